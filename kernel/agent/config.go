@@ -1,0 +1,229 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"strata/kernel/containerizer"
+)
+
+// Config configures an Agent. Zero values take the defaults named on each
+// field (the Mesos defaults).
+type Config struct {
+	// WorkDir holds sandboxes, checkpoints and containerizer state.
+	// Required.
+	WorkDir string
+	// IP is the address to listen on and to advertise. Empty means the
+	// address the host name resolves to (127.0.0.1 if it does not resolve);
+	// 0.0.0.0 listens everywhere and advertises that same resolved address.
+	IP string
+	// Hostname is advertised in AgentInfo; empty means os.Hostname().
+	Hostname string
+	// Port is the HTTP port (the CLI's default is DefaultPort, 5051); 0
+	// binds a free port, whose address Addr reports once Run listens.
+	Port int
+	// Master is the master's host:port, or a comma-separated list of them
+	// (each may also be written as http://host:port). Required.
+	Master string
+	// Resources overrides the detected resources (Mesos --resources syntax,
+	// e.g. "cpus:4;mem:8192;ports:[31000-32000]").
+	Resources string
+	// Attributes are the agent's attributes (Mesos --attributes syntax,
+	// e.g. "rack:r1;zone:a").
+	Attributes string
+
+	// PingInterval (15s) and MaxPingTimeouts (5) apply until the master
+	// sends its own values: after PingInterval×MaxPingTimeouts without a
+	// PING the agent re-registers.
+	PingInterval    time.Duration
+	MaxPingTimeouts int
+	// RegistrationBackoffFactor (1s) is b in the re-registration backoff
+	// [0, b·2ⁿ], capped at MaxRegistrationBackoff (1 min).
+	RegistrationBackoffFactor time.Duration
+	MaxRegistrationBackoff    time.Duration
+	// ExecutorRegistrationTimeout (1m) bounds the time from launch to
+	// SUBSCRIBE.
+	ExecutorRegistrationTimeout time.Duration
+	// ExecutorReregistrationTimeout (2s) bounds the time recovered executors
+	// have to re-subscribe after an agent restart.
+	ExecutorReregistrationTimeout time.Duration
+	// ExecutorShutdownGracePeriod (5s) is the time between SHUTDOWN and the
+	// destruction of the container, unless ExecutorInfo sets its own.
+	ExecutorShutdownGracePeriod time.Duration
+	// StatusUpdateRetryMin (10s) and StatusUpdateRetryMax (10m) bound the
+	// resend backoff of unacknowledged status updates.
+	StatusUpdateRetryMin time.Duration
+	StatusUpdateRetryMax time.Duration
+	// ExecutorHeartbeatInterval (30m) is the period of HEARTBEAT events on
+	// executor streams.
+	ExecutorHeartbeatInterval time.Duration
+	// RecoveryTimeout (15m) and SubscriptionBackoffMax (2s) are passed to
+	// executors of checkpointing frameworks.
+	RecoveryTimeout        time.Duration
+	SubscriptionBackoffMax time.Duration
+
+	// Executable is the strata binary run as `strata executor` for command
+	// tasks; empty means this process's executable.
+	Executable string
+	// KillTasksOnExit makes Run shut down and destroy every executor when it
+	// returns (strata dev). Otherwise executors of checkpointing frameworks
+	// keep running across an agent restart, and only the others are
+	// destroyed.
+	KillTasksOnExit bool
+
+	// Containerizer runs executors; nil means the posix containerizer
+	// (no isolation) with its state in <WorkDir>/containers.
+	Containerizer containerizer.Containerizer
+	// Logger receives the agent's log; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultPort                          = 5051
+	DefaultPingInterval                  = 15 * time.Second
+	DefaultMaxPingTimeouts               = 5
+	DefaultRegistrationBackoffFactor     = time.Second
+	DefaultMaxRegistrationBackoff        = time.Minute
+	DefaultExecutorRegistrationTimeout   = time.Minute
+	DefaultExecutorReregistrationTimeout = 2 * time.Second
+	DefaultExecutorShutdownGracePeriod   = 5 * time.Second
+	DefaultStatusUpdateRetryMin          = 10 * time.Second
+	DefaultStatusUpdateRetryMax          = 10 * time.Minute
+	DefaultExecutorHeartbeatInterval     = 30 * time.Minute
+	DefaultRecoveryTimeout               = 15 * time.Minute
+	DefaultSubscriptionBackoffMax        = 2 * time.Second
+)
+
+func (c *Config) applyDefaults() error {
+	if c.WorkDir == "" {
+		return errors.New("agent: WorkDir is required")
+	}
+	abs, err := filepath.Abs(c.WorkDir)
+	if err != nil {
+		return fmt.Errorf("agent: work dir: %w", err)
+	}
+	c.WorkDir = abs
+	if strings.TrimSpace(c.Master) == "" {
+		return errors.New("agent: Master is required")
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return fmt.Errorf("agent: invalid port %d", c.Port)
+	}
+	setDur := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	setDur(&c.PingInterval, DefaultPingInterval)
+	if c.MaxPingTimeouts <= 0 {
+		c.MaxPingTimeouts = DefaultMaxPingTimeouts
+	}
+	setDur(&c.RegistrationBackoffFactor, DefaultRegistrationBackoffFactor)
+	setDur(&c.MaxRegistrationBackoff, DefaultMaxRegistrationBackoff)
+	setDur(&c.ExecutorRegistrationTimeout, DefaultExecutorRegistrationTimeout)
+	setDur(&c.ExecutorReregistrationTimeout, DefaultExecutorReregistrationTimeout)
+	setDur(&c.ExecutorShutdownGracePeriod, DefaultExecutorShutdownGracePeriod)
+	setDur(&c.StatusUpdateRetryMin, DefaultStatusUpdateRetryMin)
+	setDur(&c.StatusUpdateRetryMax, DefaultStatusUpdateRetryMax)
+	if c.StatusUpdateRetryMax < c.StatusUpdateRetryMin {
+		c.StatusUpdateRetryMax = c.StatusUpdateRetryMin
+	}
+	setDur(&c.ExecutorHeartbeatInterval, DefaultExecutorHeartbeatInterval)
+	setDur(&c.RecoveryTimeout, DefaultRecoveryTimeout)
+	setDur(&c.SubscriptionBackoffMax, DefaultSubscriptionBackoffMax)
+	if c.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("agent: hostname: %w", err)
+		}
+		c.Hostname = h
+	}
+	if c.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("agent: find own executable: %w", err)
+		}
+		c.Executable = exe
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// listenIP is the IP to bind; advertisedIP the one to give out.
+func (c *Config) ips() (listen, advertised string, err error) {
+	ip := strings.TrimSpace(c.IP)
+	if ip != "" && net.ParseIP(ip) == nil {
+		return "", "", fmt.Errorf("agent: invalid IP %q", ip)
+	}
+	if ip != "" && !net.ParseIP(ip).IsUnspecified() {
+		return ip, ip, nil
+	}
+	adv := "127.0.0.1"
+	if addrs, err := net.LookupIP(c.Hostname); err == nil {
+		for _, a := range addrs {
+			if v4 := a.To4(); v4 != nil {
+				adv = v4.String()
+				break
+			}
+		}
+	}
+	if ip == "" {
+		return adv, adv, nil
+	}
+	return ip, adv, nil
+}
+
+// masters parses the Master list into host:port entries.
+func (c *Config) masters() ([]string, error) {
+	var out []string
+	for _, m := range strings.Split(c.Master, ",") {
+		m = strings.TrimSpace(m)
+		if m == "" {
+			continue
+		}
+		if strings.HasPrefix(m, "zk://") {
+			return nil, fmt.Errorf("agent: master %q: ZooKeeper detection is not supported by the agent yet; list the masters", m)
+		}
+		m = strings.TrimPrefix(strings.TrimPrefix(m, "http://"), "https://")
+		m = strings.TrimSuffix(m, "/")
+		if _, port, err := net.SplitHostPort(m); err != nil {
+			m = net.JoinHostPort(m, "5050")
+		} else if _, err := strconv.Atoi(port); err != nil {
+			return nil, fmt.Errorf("agent: master %q: bad port", m)
+		}
+		out = append(out, m)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("agent: no master given")
+	}
+	return out, nil
+}
+
+// mesosDuration formats d the way Mesos prints durations ("5secs",
+// "15mins", "100ms"), which executor libraries parse.
+func mesosDuration(d time.Duration) string {
+	units := []struct {
+		d    time.Duration
+		name string
+	}{
+		{7 * 24 * time.Hour, "weeks"}, {24 * time.Hour, "days"}, {time.Hour, "hrs"},
+		{time.Minute, "mins"}, {time.Second, "secs"}, {time.Millisecond, "ms"},
+		{time.Microsecond, "us"},
+	}
+	for _, u := range units {
+		if d >= u.d {
+			return strconv.FormatFloat(float64(d)/float64(u.d), 'f', -1, 64) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(d), 10) + "ns"
+}

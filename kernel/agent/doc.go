@@ -1,0 +1,65 @@
+// Package agent is the Strata agent: the process on every host that
+// registers with the master, runs executors in containers and reports the
+// status of their tasks, with the semantics of the Mesos agent.
+//
+// # Master
+//
+// The agent speaks Strata's internal protocol (docs/internal-protocol.md):
+// it POSTs REGISTER (or REREGISTER, once it has an id) to the master's
+// /internal/v1/agent, follows 307 redirects to the leader, and reads the
+// RecordIO stream of AgentEvents. It answers PING with PONG and re-registers,
+// with a random backoff in [0, b·2ⁿ] capped at a minute, when the stream
+// breaks or no PING came for ping interval × max ping timeouts. Calls to the
+// master (STATUS_UPDATE, EXECUTOR_MESSAGE, EXITED_EXECUTOR, PONG) go on
+// separate requests carrying the stream id; a 403 makes the agent
+// re-register.
+//
+// # Executors
+//
+// A task with a CommandInfo runs under a generated command executor (the
+// agent's own binary run as `strata executor`; executor id = task id; the
+// executor gets 0.1 cpus and 32 MB on top of the task, agent-side only). A
+// task with an ExecutorInfo runs under that custom executor, launched once
+// per executor id; RUN_TASK_GROUP delivers a LAUNCH_GROUP to its executor
+// (Mesos' DEFAULT executor, i.e. an ExecutorInfo without a command, is not
+// supported yet: such tasks fail with REASON_CONTAINER_LAUNCH_FAILED).
+// Before the container starts, the sandbox is created
+// (work_dir/slaves/<agent>/frameworks/<fid>/executors/<eid>/runs/<cid>, see
+// package sandbox) and the executor's CommandInfo.uris are fetched into it.
+// Tasks are queued until the executor SUBSCRIBEs on /api/v1/executor, then
+// sent as LAUNCH or LAUNCH_GROUP. An executor that does not subscribe within
+// the registration timeout is destroyed and its tasks fail with
+// REASON_EXECUTOR_REGISTRATION_TIMEOUT; when an executor's container ends,
+// its tasks that are not terminal get TASK_FAILED (TASK_KILLED if a kill was
+// pending, TASK_LOST/TASK_GONE if the executor was being shut down) with
+// REASON_EXECUTOR_TERMINATED, and the master gets EXITED_EXECUTOR.
+//
+// # Status updates
+//
+// Every update, from an executor or made by the agent, goes through the
+// status update manager (package statusupdate): checkpointed first for
+// checkpointing frameworks, then acknowledged to the executor, then
+// forwarded to the master one per task at a time and retried with backoff
+// until ACKNOWLEDGE_UPDATE comes back with its uuid.
+//
+// # Checkpointing and recovery
+//
+// For frameworks with checkpoint=true the agent writes the meta tree
+// (package checkpoint). On start it reads it back, re-attaches the executors
+// still running through the containerizer, gives them the re-registration
+// timeout to subscribe again (they retry on their own), fails the tasks of
+// those that do not, and re-registers with the master listing what it runs
+// and the updates still unacknowledged. Containers of frameworks that do not
+// checkpoint are destroyed. When Run returns, executors of checkpointing
+// frameworks are left running (each is its own session, so a Ctrl-C at the
+// agent's terminal does not reach them) unless Config.KillTasksOnExit is set
+// (strata dev), which shuts every executor down.
+//
+// # HTTP
+//
+// Served with gin, each route also under /slave(1)/: /api/v1/executor,
+// /api/v1 (operator GET_* calls), /state, /flags, /health, /version,
+// /metrics/snapshot (flat JSON, Mesos names), /metrics (Prometheus,
+// strata_agent_*), /monitor/statistics, /containers and /files/{browse,
+// read,download,debug} (package files), confined to the sandboxes.
+package agent

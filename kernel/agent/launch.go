@@ -1,0 +1,247 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"strata/kernel/agent/fetcher"
+	"strata/kernel/agent/sandbox"
+	"strata/kernel/containerizer"
+	"strata/kernel/mesos/mesospb"
+)
+
+// startLaunch launches an executor's container in the background.
+func (a *Agent) startLaunch(e *executor) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.launch(e)
+	}()
+}
+
+// launchSpec is what launch needs from the model, copied under the lock.
+type launchSpec struct {
+	agentID, fid, eid, cid string
+	info                   *mesospb.ExecutorInfo
+	fwInfo                 *mesospb.FrameworkInfo
+	command                bool
+	checkpoint             bool
+	token                  string
+	resources              []*mesospb.Resource
+	limits                 map[string]*mesospb.Value_Scalar
+	container              *mesospb.ContainerInfo
+}
+
+// launch prepares the sandbox, fetches the URIs and starts the container.
+func (a *Agent) launch(e *executor) {
+	a.mu.Lock()
+	sp := launchSpec{
+		agentID: a.agentID, fid: e.fw.id, eid: e.id, cid: e.containerID,
+		info: e.info, fwInfo: e.fw.info, command: e.command, checkpoint: e.fw.checkpoint(),
+		token: e.token, resources: e.resources(), container: e.info.GetContainer(),
+	}
+	for _, t := range e.allTasks() {
+		for k, v := range t.t.GetLimits() {
+			if sp.limits == nil {
+				sp.limits = make(map[string]*mesospb.Value_Scalar)
+			}
+			sp.limits[k] = v
+		}
+	}
+	a.mu.Unlock()
+
+	dir, err := a.layout.CreateRun(sp.agentID, sp.fid, sp.eid, sp.cid)
+	if err != nil {
+		a.launchFailed(e, fmt.Sprintf("Failed to create the sandbox: %v", err))
+		return
+	}
+	if err := a.files.Attach(dir, dir); err != nil {
+		a.log.Warn("attach sandbox", "error", err)
+	}
+	if err := a.files.Attach(dir, sandbox.VirtualLatestRun(sp.fid, sp.eid)); err != nil {
+		a.log.Warn("attach sandbox", "error", err)
+	}
+
+	if uris := sp.info.GetCommand().GetUris(); len(uris) > 0 {
+		if err := a.fetch(dir, uris); err != nil {
+			a.launchFailed(e, fmt.Sprintf("Failed to fetch URIs into the sandbox: %v", err))
+			return
+		}
+	}
+	runAs := ""
+	if os.Geteuid() == 0 {
+		runAs = sp.info.GetCommand().GetUser()
+		if runAs == "" {
+			runAs = sp.fwInfo.GetUser()
+		}
+		if runAs != "" {
+			if err := chownTree(dir, runAs); err != nil {
+				a.launchFailed(e, fmt.Sprintf("Failed to chown the sandbox to user '%s': %v", runAs, err))
+				return
+			}
+		}
+	}
+	cmd, err := a.executorCommand(sp, dir)
+	if err != nil {
+		a.launchFailed(e, err.Error())
+		return
+	}
+
+	a.mu.Lock()
+	if e.state >= execTerminating {
+		a.mu.Unlock()
+		a.executorTerminated(e, &containerizer.Termination{Message: "Executor was shut down before it was launched"})
+		return
+	}
+	a.mu.Unlock()
+
+	launched, err := a.cz.Launch(a.runCtx, containerizer.ContainerConfig{
+		ID: sp.cid, Command: cmd, Directory: dir, User: runAs,
+		Resources: sp.resources, Limits: sp.limits, Container: sp.container,
+	})
+	if err != nil {
+		a.launchFailed(e, fmt.Sprintf("Failed to launch the container: %v", err))
+		return
+	}
+
+	a.mu.Lock()
+	e.launching = false
+	e.pid = launched.Pid
+	e.launchedAt = time.Now()
+	a.checkpointPidLocked(e)
+	terminating := e.state >= execTerminating
+	if e.state == execRegistering {
+		e.regTimer = time.AfterFunc(a.cfg.ExecutorRegistrationTimeout, func() { a.registrationTimeout(e, false) })
+	}
+	a.mu.Unlock()
+	a.log.Info("executor launched", "framework", sp.fid, "executor", sp.eid, "container", sp.cid, "pid", launched.Pid,
+		"directory", dir)
+	if terminating {
+		go a.destroy(e)
+	}
+	a.watch(a.runCtx, e)
+}
+
+// launchFailed fails the executor's tasks with REASON_CONTAINER_LAUNCH_FAILED.
+func (a *Agent) launchFailed(e *executor, msg string) {
+	a.log.Error("executor launch failed", "framework", e.fw.id, "executor", e.id, "error", msg)
+	a.mu.Lock()
+	if e.failState == nil {
+		e.failState = mesospb.TaskState_TASK_FAILED.Enum()
+		e.failReason = mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED.Enum()
+		e.failMessage = msg
+	}
+	a.mu.Unlock()
+	a.executorTerminated(e, &containerizer.Termination{Message: msg})
+}
+
+// fetch downloads the URIs into the sandbox, logging to its stderr.
+func (a *Agent) fetch(dir string, uris []*mesospb.CommandInfo_URI) error {
+	list := make([]fetcher.URI, 0, len(uris))
+	for _, u := range uris {
+		list = append(list, fetcher.URI{
+			Value: u.GetValue(), Executable: u.GetExecutable(), Extract: u.GetExtract(),
+			Cache: u.GetCache(), OutputFile: u.GetOutputFile(),
+		})
+	}
+	logf, err := os.OpenFile(filepath.Join(dir, "stderr"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open stderr: %w", err)
+	}
+	defer logf.Close()
+	return fetcher.Fetch(a.runCtx, dir, list, fetcher.Options{Log: logf, Logger: a.cfg.Logger})
+}
+
+// executorCommand resolves the command line and environment of the
+// executor.
+func (a *Agent) executorCommand(sp launchSpec, dir string) (containerizer.Command, error) {
+	env := append(os.Environ(), a.executorEnv(sp, dir)...)
+	if sp.command {
+		return containerizer.Command{Path: a.cfg.Executable, Args: []string{a.cfg.Executable, "executor"}, Env: env}, nil
+	}
+	ci := sp.info.GetCommand()
+	for _, v := range ci.GetEnvironment().GetVariables() {
+		if v.GetType() == mesospb.Environment_Variable_SECRET {
+			continue
+		}
+		env = append(env, v.GetName()+"="+v.GetValue())
+	}
+	if ci.GetValue() == "" {
+		return containerizer.Command{}, fmt.Errorf("executor %s has no command", sp.eid)
+	}
+	if ci.GetShell() {
+		return containerizer.Command{Path: "/bin/sh", Args: []string{"sh", "-c", ci.GetValue()}, Env: env}, nil
+	}
+	args := ci.GetArguments()
+	if len(args) == 0 {
+		args = []string{ci.GetValue()}
+	}
+	return containerizer.Command{Path: ci.GetValue(), Args: args, Env: env}, nil
+}
+
+// executorEnv is the MESOS_* environment of an executor.
+func (a *Agent) executorEnv(sp launchSpec, dir string) []string {
+	checkpoint := "0"
+	if sp.checkpoint {
+		checkpoint = "1"
+	}
+	grace := a.cfg.ExecutorShutdownGracePeriod
+	if g := sp.info.GetShutdownGracePeriod(); g != nil && g.GetNanoseconds() > 0 {
+		grace = time.Duration(g.GetNanoseconds())
+	}
+	env := []string{
+		"MESOS_FRAMEWORK_ID=" + sp.fid,
+		"MESOS_EXECUTOR_ID=" + sp.eid,
+		"MESOS_DIRECTORY=" + dir,
+		"MESOS_SANDBOX=" + dir,
+		"MESOS_AGENT_ENDPOINT=" + a.addr,
+		"MESOS_SLAVE_ID=" + sp.agentID,
+		"MESOS_AGENT_ID=" + sp.agentID,
+		"MESOS_CHECKPOINT=" + checkpoint,
+		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD=" + mesosDuration(grace),
+		"MESOS_EXECUTOR_AUTHENTICATION_TOKEN=" + sp.token,
+		"MESOS_CONTAINER_ID=" + sp.cid,
+		"STRATA_IP=" + a.advertisedIP,
+		"LIBPROCESS_IP=" + a.advertisedIP,
+	}
+	if sp.checkpoint {
+		env = append(env,
+			"MESOS_RECOVERY_TIMEOUT="+mesosDuration(a.cfg.RecoveryTimeout),
+			"MESOS_SUBSCRIPTION_BACKOFF_MAX="+mesosDuration(a.cfg.SubscriptionBackoffMax))
+	}
+	if sp.command {
+		env = append(env, "MESOS_HTTP_COMMAND_EXECUTOR=1")
+	}
+	return env
+}
+
+// chownTree gives the sandbox to the user the executor runs as.
+func chownTree(dir, name string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		if _, numErr := strconv.Atoi(name); numErr != nil {
+			return err
+		}
+		if u, err = user.LookupId(name); err != nil {
+			return err
+		}
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	if err != nil {
+		return err
+	}
+	gid, err := strconv.Atoi(u.Gid)
+	if err != nil {
+		return err
+	}
+	return filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}

@@ -1,0 +1,327 @@
+package allocator
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+type passState struct {
+	now                 time.Time
+	quota               bool
+	required, available Quantities // quota headroom, see prepareQuota
+	offers              []Offer
+	// With quota, stage 2 may add to an offer made in stage 1 for the same
+	// (agent, framework, role); the two become one offer, as in Mesos.
+	offerIdx map[offerKey]int
+}
+
+type offerKey struct {
+	ag *agent
+	fr *fwRole
+}
+
+// pendingCharge is an allocation whose effect on the DRF order is applied
+// once the current agent is done, so every agent sees one consistent
+// order (Mesos sorts once per agent).
+type pendingCharge struct {
+	fr *fwRole
+	q  Quantities
+}
+
+// Allocate runs a full pass over every active agent and returns the
+// offers, which are allocated until recovered. now decides which refusal
+// filters are live.
+func (a *Allocator) Allocate(now time.Time) []Offer {
+	a.expireFilters(now)
+	offers := a.pass(now, a.agents)
+	a.stats.FullPasses++
+	for _, ag := range a.dirtyAgents {
+		ag.dirty = false
+	}
+	a.dirtyAgents = a.dirtyAgents[:0]
+	a.globalDirty = false
+	return offers
+}
+
+// AllocateAgents runs a targeted pass over the given agents (e.g. the one
+// just added, or whose resources were just recovered). Unknown ids are
+// ignored.
+func (a *Allocator) AllocateAgents(now time.Time, agentIDs ...string) []Offer {
+	a.expireFilters(now)
+	set := make([]*agent, 0, len(agentIDs))
+	for _, id := range agentIDs {
+		if ag := a.agentByID[id]; ag != nil {
+			set = append(set, ag)
+		}
+	}
+	set = canonical(set)
+	offers := a.pass(now, set)
+	for _, ag := range set {
+		ag.dirty = false
+	}
+	a.compactDirty()
+	return offers
+}
+
+// AllocatePending does the least work that covers every change since the
+// last passes: a full pass when something cluster-wide changed (framework
+// added, activated, revived or updated, weights or quota changed), else a
+// pass over just the agents whose resources changed or whose filters
+// expired. It returns nil quickly when there is nothing to do.
+func (a *Allocator) AllocatePending(now time.Time) []Offer {
+	a.expireFilters(now)
+	if a.globalDirty {
+		return a.Allocate(now)
+	}
+	if len(a.dirtyAgents) == 0 {
+		return nil
+	}
+	set := make([]*agent, 0, len(a.dirtyAgents))
+	for _, ag := range a.dirtyAgents {
+		if !ag.removed {
+			set = append(set, ag)
+		}
+		ag.dirty = false
+	}
+	a.dirtyAgents = a.dirtyAgents[:0]
+	return a.pass(now, canonical(set))
+}
+
+// canonical sorts agents by registration slot and drops duplicates, so
+// that the seeded shuffle does not depend on map iteration order (dirty
+// agents are collected while walking maps).
+func canonical(set []*agent) []*agent {
+	slices.SortFunc(set, func(x, y *agent) int { return cmp.Compare(x.idx, y.idx) })
+	return slices.Compact(set)
+}
+
+func (a *Allocator) compactDirty() {
+	kept := a.dirtyAgents[:0]
+	for _, ag := range a.dirtyAgents {
+		if ag.dirty && !ag.removed {
+			kept = append(kept, ag)
+		}
+	}
+	clear(a.dirtyAgents[len(kept):])
+	a.dirtyAgents = kept
+}
+
+func (a *Allocator) pass(now time.Time, agents []*agent) []Offer {
+	start := time.Now()
+	if a.stale {
+		a.resort()
+	}
+	order := a.order[:0]
+	for _, ag := range agents {
+		if ag.active && !ag.removed && !ag.free.IsEmpty() {
+			order = append(order, ag)
+		}
+	}
+	a.order = order
+	ps := passState{now: now, quota: len(a.quotas) > 0, offers: make([]Offer, 0, len(order))}
+	if len(order) > 0 && len(a.roles) > 0 {
+		a.shuffle(order)
+		if ps.quota {
+			ps.offerIdx = map[offerKey]int{}
+			a.prepareQuota(&ps)
+			for _, ag := range order {
+				a.allocateAgent(&ps, ag, 1)
+			}
+			a.shuffle(order)
+		}
+		for _, ag := range order {
+			a.allocateAgent(&ps, ag, 2)
+		}
+	}
+	clear(order) // drop references for the GC
+	d := time.Since(start)
+	a.stats.Passes++
+	a.stats.AgentsVisited += uint64(len(order))
+	a.stats.Offers += uint64(len(ps.offers))
+	a.stats.LastPass = d
+	a.stats.TotalPass += d
+	a.stats.MaxPass = max(a.stats.MaxPass, d)
+	return ps.offers
+}
+
+func (a *Allocator) shuffle(order []*agent) {
+	for i := len(order) - 1; i > 0; i-- {
+		j := a.rng.IntN(i + 1)
+		order[i], order[j] = order[j], order[i]
+	}
+}
+
+// allocateAgent offers one agent's resources role by role, in DRF order.
+func (a *Allocator) allocateAgent(ps *passState, ag *agent, stage int) {
+	if ag.free.IsEmpty() {
+		return
+	}
+	a.pending = a.pending[:0]
+	if a.tree.internal == 0 {
+		for _, n := range a.tree.root.children {
+			if a.offerRole(ps, ag, n.role, stage) && ag.free.IsEmpty() {
+				break
+			}
+		}
+	} else {
+		a.walkRoles(ps, ag, &a.tree.root, stage)
+	}
+	for i := range a.pending {
+		pc := &a.pending[i]
+		a.charge(pc.fr, &pc.q, +1)
+		pc.fr = nil
+	}
+}
+
+// walkRoles visits the leaves under n in DRF pre-order; it returns true
+// once the agent has nothing left.
+func (a *Allocator) walkRoles(ps *passState, ag *agent, n *roleNode, stage int) bool {
+	for _, c := range n.children {
+		if c.isLeaf() {
+			if a.offerRole(ps, ag, c.role, stage) && ag.free.IsEmpty() {
+				return true
+			}
+		} else if a.walkRoles(ps, ag, c, stage) {
+			return true
+		}
+	}
+	return false
+}
+
+// offerRole offers what ag has for role r to the first eligible framework
+// of r in DRF order. It reports whether an offer was made.
+func (a *Allocator) offerRole(ps *passState, ag *agent, r *role, stage int) bool {
+	name := r.name
+	if stage == 1 && (r.top == nil || r.top.name != name || r.top.unsatisfied.IsZero()) {
+		return false
+	}
+	if !ag.free.hasFor(name) {
+		return false
+	}
+	// Build a read-only view of what the role may use on this agent.
+	view := &a.view
+	view.unreserved = ag.free.unreserved
+	view.reserved = view.reserved[:0]
+	for _, x := range ag.free.reserved {
+		if isSelfOrAncestor(x.role, name) {
+			view.reserved = append(view.reserved, x)
+		}
+	}
+	shrunk := false
+	var guar Quantities
+	if ps.quota && (stage == 1 || r.top != nil || !ps.required.IsZero()) && view.unreserved.hasScalars() {
+		target, g, ok := a.quotaTarget(ps, r, &view.unreserved, stage)
+		if !ok {
+			return false
+		}
+		guar = g
+		var have Quantities
+		view.unreserved.addQuantities(&have)
+		if !target.Equal(have) {
+			ub := view.unreserved.clone()
+			ub.shrinkScalars(func(n string) (int64, bool) { return target.get(n), true })
+			view.unreserved = ub
+			shrunk = true
+		}
+	}
+	if view.IsEmpty() {
+		return false
+	}
+	for _, fr := range r.fws {
+		f := fr.fw
+		if !fr.subscribed || fr.suppressed || !f.active {
+			continue
+		}
+		if ag.hasGPU && !f.caps.GPUResources && !a.cfg.OfferGPUAgentsToAll {
+			continue
+		}
+		if c := f.constraints[name]; c != nil && !c(AgentInfo{ID: ag.id, Hostname: ag.hostname, Attributes: ag.attrs}) {
+			continue
+		}
+		if !a.allocatable(view, name, f) {
+			continue
+		}
+		if isFiltered(f, name, ag, view, ps.now) {
+			a.stats.FilteredOffers++
+			continue
+		}
+		var res Resources
+		if shrunk {
+			res = view.Clone()
+			ag.free.Subtract(res)
+		} else {
+			ag.free.takeFor(name, &res)
+		}
+		a.allocationFor(ag, f, name).res.Add(res)
+		pc := pendingCharge{fr: fr}
+		res.addQuantities(&pc.q)
+		a.pending = append(a.pending, pc)
+		if ps.quota {
+			var incr Quantities
+			res.unreserved.addQuantities(&incr)
+			ps.chargeQuota(r, &incr, &guar, stage)
+		}
+		if ps.offerIdx != nil {
+			k := offerKey{ag, fr}
+			if i, ok := ps.offerIdx[k]; ok {
+				ps.offers[i].Resources.Add(res)
+				view.reserved = view.reserved[:0]
+				return true
+			}
+			ps.offerIdx[k] = len(ps.offers)
+		}
+		ps.offers = append(ps.offers, Offer{
+			AgentID:     ag.id,
+			Hostname:    ag.hostname,
+			FrameworkID: f.id,
+			Role:        name,
+			Resources:   res,
+		})
+		view.reserved = view.reserved[:0]
+		return true
+	}
+	view.reserved = view.reserved[:0]
+	return false
+}
+
+// allocatable applies min_allocatable_resources: the framework's per-role
+// setting when present, else the global one; an empty list accepts any
+// non-empty offer.
+func (a *Allocator) allocatable(offer *Resources, role string, f *framework) bool {
+	mins := a.minAlloc
+	if m, ok := f.minAlloc[role]; ok {
+		mins = m
+	}
+	if len(mins) == 0 {
+		return true
+	}
+	for i := range mins {
+		if offer.containsQuantities(&mins[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsQuantities is ContainsQuantities without closures, for the hot
+// path.
+func (r *Resources) containsQuantities(q *Quantities) bool {
+	cpus, mem, disk, gpus := r.unreserved.cpus, r.unreserved.mem, r.unreserved.disk, r.unreserved.gpus
+	for i := range r.reserved {
+		b := &r.reserved[i].b
+		cpus += b.cpus
+		mem += b.mem
+		disk += b.disk
+		gpus += b.gpus
+	}
+	if cpus < q.cpus || mem < q.mem || disk < q.disk || gpus < q.gpus {
+		return false
+	}
+	for _, o := range q.other {
+		if r.count(o.name) < o.v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,382 @@
+package posix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"strata/kernel/containerizer"
+	"strata/kernel/mesos/mesospb"
+)
+
+// Config configures a posix containerizer.
+type Config struct {
+	// StateDir holds one small state file per container, for Recover.
+	// Required; created if missing.
+	StateDir string
+	// Logger receives diagnostics; nil means slog.Default().
+	Logger *slog.Logger
+	// PollInterval is how often a recovered container is checked when the
+	// kernel has no pidfd support. Zero means 500ms.
+	PollInterval time.Duration
+}
+
+// Containerizer runs containers as process sessions. Create it with New.
+type Containerizer struct {
+	cfg  Config
+	log  *slog.Logger
+	boot string
+
+	mu         sync.Mutex
+	containers map[string]*container
+	stop       chan struct{}
+	stopOnce   sync.Once
+}
+
+var _ containerizer.Containerizer = (*Containerizer)(nil)
+
+type container struct {
+	id       string
+	pid      int
+	start    uint64
+	dir      string
+	cpus     float64
+	memMB    float64
+	done     chan struct{}
+	term     *containerizer.Termination
+	destroy  bool
+	launched time.Time
+}
+
+// New returns a posix containerizer keeping its state in cfg.StateDir.
+func New(cfg Config) (*Containerizer, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("posix: StateDir is required")
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("posix: create state dir: %w", err)
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 500 * time.Millisecond
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Containerizer{
+		cfg:        cfg,
+		log:        log.With("component", "containerizer/posix"),
+		boot:       bootID(),
+		containers: make(map[string]*container),
+		stop:       make(chan struct{}),
+	}, nil
+}
+
+// Isolation implements containerizer.Containerizer.
+func (c *Containerizer) Isolation() string {
+	return "posix (no isolation: process session and rlimits only)"
+}
+
+// Close stops the goroutines watching recovered containers. It does not
+// touch any container: they keep running.
+func (c *Containerizer) Close() {
+	c.stopOnce.Do(func() { close(c.stop) })
+}
+
+func validID(id string) error {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\\\x00") {
+		return fmt.Errorf("posix: invalid container id %q", id)
+	}
+	return nil
+}
+
+// Launch implements containerizer.Containerizer.
+func (c *Containerizer) Launch(ctx context.Context, cfg containerizer.ContainerConfig) (*containerizer.Launched, error) {
+	if err := validID(cfg.ID); err != nil {
+		return nil, err
+	}
+	if cfg.Command.Path == "" {
+		return nil, errors.New("posix: launch: empty command")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("posix: launch %s: %w", cfg.ID, err)
+	}
+	ct := &container{
+		id:       cfg.ID,
+		dir:      cfg.Directory,
+		cpus:     containerizer.ScalarResource(cfg.Resources, "cpus"),
+		memMB:    containerizer.ScalarResource(cfg.Resources, "mem"),
+		done:     make(chan struct{}),
+		launched: time.Now(),
+	}
+	c.mu.Lock()
+	if _, ok := c.containers[cfg.ID]; ok {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("posix: launch %s: %w", cfg.ID, containerizer.ErrExists)
+	}
+	c.containers[cfg.ID] = ct
+	c.mu.Unlock()
+
+	cmd, err := c.start(cfg)
+	if err != nil {
+		c.mu.Lock()
+		delete(c.containers, cfg.ID)
+		c.mu.Unlock()
+		return nil, err
+	}
+	ct.pid = cmd.Process.Pid
+	if st, err := readStat(ct.pid); err == nil {
+		ct.start = st.start
+	}
+	fail := func(err error) (*containerizer.Launched, error) {
+		_ = killSession(ct.pid, ct.start)
+		_ = cmd.Wait()
+		c.mu.Lock()
+		delete(c.containers, cfg.ID)
+		c.mu.Unlock()
+		return nil, err
+	}
+	if err := applyRLimits(ct.pid, cfg.Container.GetRlimitInfo()); err != nil {
+		return fail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
+	}
+	if err := c.writeState(ct); err != nil {
+		return fail(err)
+	}
+	c.log.Info("container launched", "container", cfg.ID, "pid", ct.pid, "command", cfg.Command.Path)
+	go c.reap(ct, cmd)
+	return &containerizer.Launched{Pid: ct.pid}, nil
+}
+
+// start opens the sandbox's output files and starts the command in a new
+// session.
+func (c *Containerizer) start(cfg containerizer.ContainerConfig) (*exec.Cmd, error) {
+	path := cfg.Command.Path
+	if !strings.Contains(path, "/") {
+		p, err := exec.LookPath(path)
+		if err != nil {
+			return nil, fmt.Errorf("posix: launch %s: %w", cfg.ID, err)
+		}
+		path = p
+	}
+	args := cfg.Command.Args
+	if len(args) == 0 {
+		args = []string{cfg.Command.Path}
+	}
+	cmd := &exec.Cmd{Path: path, Args: args, Env: cfg.Command.Env, Dir: cfg.Directory}
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	var uid, gid int = -1, -1
+	if cfg.User != "" {
+		cred, err := credential(cfg.User)
+		if err != nil {
+			return nil, fmt.Errorf("posix: launch %s: %w", cfg.ID, err)
+		}
+		cmd.SysProcAttr.Credential = cred
+		uid, gid = int(cred.Uid), int(cred.Gid)
+	}
+	if cfg.Directory != "" {
+		var files []*os.File
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
+		for _, name := range []string{"stdout", "stderr"} {
+			p := filepath.Join(cfg.Directory, name)
+			f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+			if err != nil {
+				return nil, fmt.Errorf("posix: launch %s: open %s: %w", cfg.ID, name, err)
+			}
+			if uid >= 0 {
+				_ = f.Chown(uid, gid)
+			}
+			files = append(files, f)
+		}
+		cmd.Stdout, cmd.Stderr = files[0], files[1]
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("posix: launch %s: %w", cfg.ID, err)
+		}
+		return cmd, nil
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("posix: launch %s: %w", cfg.ID, err)
+	}
+	return cmd, nil
+}
+
+// credential resolves a user name (or numeric uid) into the credential to
+// run as.
+func credential(name string) (*syscall.Credential, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		if _, numErr := strconv.Atoi(name); numErr == nil {
+			u, err = user.LookupId(name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("user %q: %w", name, err)
+		}
+	}
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("user %q: uid %q: %w", name, u.Uid, err)
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("user %q: gid %q: %w", name, u.Gid, err)
+	}
+	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	if ids, err := u.GroupIds(); err == nil {
+		for _, g := range ids {
+			if v, err := strconv.ParseUint(g, 10, 32); err == nil {
+				cred.Groups = append(cred.Groups, uint32(v))
+			}
+		}
+	}
+	return cred, nil
+}
+
+// reap waits for a launched executor, kills whatever it left in its
+// session, and records the termination.
+func (c *Containerizer) reap(ct *container, cmd *exec.Cmd) {
+	_ = cmd.Wait()
+	term := &containerizer.Termination{}
+	if ps := cmd.ProcessState; ps != nil {
+		if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
+			term.HasStatus = true
+			term.WaitStatus = ws
+			term.Message = "Executor " + containerizer.Describe(ws)
+		}
+	}
+	if term.Message == "" {
+		term.Message = "Executor exited (status unknown)"
+	}
+	if err := killSession(ct.pid, ct.start); err != nil {
+		c.log.Warn("container leftovers", "container", ct.id, "error", err)
+	}
+	c.finish(ct, term)
+}
+
+func (c *Containerizer) finish(ct *container, term *containerizer.Termination) {
+	c.mu.Lock()
+	term.Destroyed = ct.destroy
+	ct.term = term
+	c.mu.Unlock()
+	if err := os.Remove(c.statePath(ct.id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		c.log.Warn("remove container state", "container", ct.id, "error", err)
+	}
+	c.log.Info("container terminated", "container", ct.id, "pid", ct.pid, "message", term.Message, "destroyed", term.Destroyed)
+	close(ct.done)
+}
+
+func (c *Containerizer) get(id string) (*container, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ct, ok := c.containers[id]
+	if !ok {
+		return nil, fmt.Errorf("posix: container %s: %w", id, containerizer.ErrUnknownContainer)
+	}
+	return ct, nil
+}
+
+// Wait implements containerizer.Containerizer.
+func (c *Containerizer) Wait(ctx context.Context, id string) (*containerizer.Termination, error) {
+	ct, err := c.get(id)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-ct.done:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return ct.term, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("posix: wait %s: %w", id, ctx.Err())
+	}
+}
+
+// Destroy implements containerizer.Containerizer.
+func (c *Containerizer) Destroy(ctx context.Context, id string) (*containerizer.Termination, error) {
+	ct, err := c.get(id)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-ct.done:
+		return c.Wait(ctx, id)
+	default:
+	}
+	c.mu.Lock()
+	ct.destroy = true
+	c.mu.Unlock()
+	c.log.Info("destroying container", "container", id, "pid", ct.pid)
+	if err := killSession(ct.pid, ct.start); err != nil {
+		c.log.Warn("destroy container", "container", id, "error", err)
+	}
+	return c.Wait(ctx, id)
+}
+
+// Update implements containerizer.Containerizer. Nothing is enforced: the
+// new cpus and mem are only what Usage reports as limits.
+func (c *Containerizer) Update(ctx context.Context, id string, resources []*mesospb.Resource, limits map[string]*mesospb.Value_Scalar) error {
+	ct, err := c.get(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	ct.cpus = containerizer.ScalarResource(resources, "cpus")
+	ct.memMB = containerizer.ScalarResource(resources, "mem")
+	running := ct.term == nil
+	c.mu.Unlock()
+	if !running {
+		return nil
+	}
+	return c.writeState(ct)
+}
+
+// Forget implements containerizer.Containerizer. A running container is not
+// forgotten.
+func (c *Containerizer) Forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ct, ok := c.containers[id]; ok && ct.term != nil {
+		delete(c.containers, id)
+	}
+}
+
+// Containers implements containerizer.Containerizer.
+func (c *Containerizer) Containers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := make([]string, 0, len(c.containers))
+	for id := range c.containers {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Status implements containerizer.Containerizer.
+func (c *Containerizer) Status(ctx context.Context, id string) (*mesospb.ContainerStatus, error) {
+	ct, err := c.get(id)
+	if err != nil {
+		return nil, err
+	}
+	pid := uint32(ct.pid)
+	return &mesospb.ContainerStatus{
+		ContainerId: &mesospb.ContainerID{Value: &ct.id},
+		ExecutorPid: &pid,
+	}, nil
+}

@@ -1,0 +1,251 @@
+package executor
+
+import (
+	"fmt"
+	"time"
+
+	"strata/kernel/executor/health"
+	"strata/kernel/executor/proc"
+	"strata/kernel/mesos/executorpb"
+	"strata/kernel/mesos/mesospb"
+)
+
+// task is the one task this executor runs. All fields are owned by the
+// event loop.
+type task struct {
+	info *mesospb.TaskInfo
+	// acknowledged is set once the agent acknowledged any update of the
+	// task; until then the TaskInfo is sent again with SUBSCRIBE.
+	acknowledged bool
+
+	proc     *proc.Process
+	launched bool // the process was started
+	// terminated is set once the process was reaped, or the launch failed:
+	// the terminal update has been created.
+	terminated bool
+
+	killed                bool
+	killedByHealthCheck   bool
+	killedByMaxCompletion bool
+	killStart             time.Time
+	killDeadline          time.Time // when SIGKILL is due
+
+	completionTimer *time.Timer
+	checker         *health.Checker
+	// last is the latest status sent, which health updates repeat.
+	last *mesospb.TaskStatus
+}
+
+func (t *task) id() string { return t.info.GetTaskId().GetValue() }
+
+// stopHelpers stops the health checker and the completion timer. The
+// checker is stopped in the background: its callbacks post to the event
+// loop, which must not wait for it.
+func (e *executor) stopHelpers(t *task) {
+	if c := t.checker; c != nil {
+		e.bg.Go(c.Stop)
+		t.checker = nil
+	}
+	if t.completionTimer != nil {
+		t.completionTimer.Stop()
+		t.completionTimer = nil
+	}
+}
+
+// launch handles a LAUNCH event.
+func (e *executor) launch(info *mesospb.TaskInfo) {
+	if e.task != nil {
+		st := e.newStatus(info.GetTaskId(), mesospb.TaskState_TASK_FAILED)
+		st.Message = ptr(`Attempted to run multiple tasks using a "command" executor`)
+		e.forward(nil, st)
+		return
+	}
+	t := &task{info: info}
+	e.task = t
+	e.forward(t, e.newStatus(info.GetTaskId(), mesospb.TaskState_TASK_STARTING))
+
+	spec, err := e.commandSpec(info)
+	if err != nil {
+		e.launchFailed(t, err)
+		return
+	}
+	if mct := info.GetMaxCompletionTime(); mct.GetNanoseconds() > 0 {
+		d := time.Duration(mct.GetNanoseconds())
+		e.log.Info(fmt.Sprintf("Task %s has a max completion time of %s", t.id(), FormatDuration(d)))
+		t.completionTimer = e.after(d, func() { e.completionTimeout(t, d) })
+	}
+
+	e.log.Info("Starting task " + t.id())
+	p, err := proc.Start(spec)
+	if err != nil {
+		e.launchFailed(t, err)
+		return
+	}
+	t.proc = p
+	t.launched = true
+	e.log.Info(fmt.Sprintf("Forked command at %d", p.Pid()))
+	go func() {
+		status, err := p.Wait()
+		e.post(func() { e.reaped(t, status, err) })
+	}()
+
+	running := e.newStatus(info.GetTaskId(), mesospb.TaskState_TASK_RUNNING)
+	running.ContainerStatus = e.containerStatus()
+	e.forward(t, running)
+	e.startHealthCheck(t)
+}
+
+// launchFailed fails a task whose command could not be started.
+func (e *executor) launchFailed(t *task, err error) {
+	e.stopHelpers(t)
+	t.terminated = true
+	msg := "Failed to launch task: " + err.Error()
+	e.log.Error(msg, "task", t.id())
+	st := e.newStatus(t.info.GetTaskId(), mesospb.TaskState_TASK_FAILED)
+	st.Message = &msg
+	st.Reason = mesospb.TaskStatus_REASON_COMMAND_EXECUTOR_FAILED.Enum()
+	e.forward(t, st)
+	e.maybeExit()
+}
+
+// killGrace is the grace period of a kill: the KILL event's policy, else the
+// task's, else DefaultKillGracePeriod.
+func (e *executor) killGrace(t *task, override *mesospb.KillPolicy) time.Duration {
+	d := DefaultKillGracePeriod
+	switch {
+	case override.GetGracePeriod() != nil:
+		d = time.Duration(override.GetGracePeriod().GetNanoseconds())
+	case t.info.GetKillPolicy().GetGracePeriod() != nil:
+		d = time.Duration(t.info.GetKillPolicy().GetGracePeriod().GetNanoseconds())
+	}
+	return max(d, 0)
+}
+
+// killRequested handles a KILL event.
+func (e *executor) killRequested(k *executorpb.Event_Kill) {
+	id := k.GetTaskId().GetValue()
+	t := e.task
+	if t == nil {
+		// Mesos does the same: a kill before the launch can only mean the
+		// launch was lost, and exiting lets the agent clean up.
+		e.log.Warn("Received kill for task " + id + " before any task was launched; exiting")
+		e.shuttingDown = true
+		e.finish()
+		return
+	}
+	if id != t.id() {
+		e.log.Warn("Ignoring kill for unknown task " + id)
+		return
+	}
+	grace := e.killGrace(t, k.GetKillPolicy())
+	e.log.Info(fmt.Sprintf("Received kill for task %s with grace period of %s", id, FormatDuration(grace)))
+	e.killTask(t, grace)
+}
+
+// killTask starts killing the task's process tree: SIGTERM now, SIGKILL
+// after grace. A second kill can only bring the SIGKILL forward.
+func (e *executor) killTask(t *task, grace time.Duration) {
+	if t.terminated || !t.launched {
+		return
+	}
+	now := time.Now()
+	if t.killed {
+		deadline := t.killStart.Add(grace)
+		if !deadline.Before(t.killDeadline) {
+			return
+		}
+		remaining := max(deadline.Sub(now), 0)
+		e.log.Info(fmt.Sprintf("Rescheduling escalation to SIGKILL in %s from now", FormatDuration(remaining)))
+		t.killDeadline = deadline
+		p := t.proc
+		e.bg.Go(func() { e.killTree(p, remaining) })
+		return
+	}
+
+	if !t.killedByMaxCompletion && e.frameworkHasCapability(mesospb.FrameworkInfo_Capability_TASK_KILLING_STATE) {
+		e.forward(t, e.newStatus(t.info.GetTaskId(), mesospb.TaskState_TASK_KILLING))
+	}
+	e.stopHelpers(t)
+	t.killed = true
+	t.killStart = now
+	t.killDeadline = now.Add(grace)
+	if grace > 0 {
+		e.log.Info(fmt.Sprintf("Sending SIGTERM to process tree at pid %d", t.proc.Pid()))
+		e.log.Info(fmt.Sprintf("Scheduling escalation to SIGKILL in %s from now", FormatDuration(grace)))
+	} else {
+		e.log.Info(fmt.Sprintf("Sending SIGKILL to process tree at pid %d", t.proc.Pid()))
+	}
+	p := t.proc
+	e.bg.Go(func() { e.killTree(p, grace) })
+}
+
+// killTree runs outside the event loop: Kill blocks for the grace period.
+func (e *executor) killTree(p *proc.Process, grace time.Duration) {
+	if err := p.Kill(grace); err != nil {
+		e.post(func() { e.log.Error("Failed to kill the task's process tree", "pid", p.Pid(), "err", err) })
+	}
+}
+
+// completionTimeout kills a task that ran past its max_completion_time.
+func (e *executor) completionTimeout(t *task, d time.Duration) {
+	t.completionTimer = nil
+	if t.killed || t.terminated {
+		return
+	}
+	e.log.Info(fmt.Sprintf("Killing task %s which exceeded its maximum completion time of %s", t.id(), FormatDuration(d)))
+	t.killedByMaxCompletion = true
+	e.killTask(t, 0)
+}
+
+// reaped sends the terminal update once the task's process has exited.
+func (e *executor) reaped(t *task, status proc.ExitStatus, waitErr error) {
+	e.stopHelpers(t)
+	t.terminated = true
+
+	var (
+		state  mesospb.TaskState
+		reason *mesospb.TaskStatus_Reason
+		msg    string
+	)
+	switch {
+	case waitErr != nil:
+		state = mesospb.TaskState_TASK_FAILED
+		msg = "Failed to get exit status for Command: " + waitErr.Error()
+	default:
+		switch {
+		case t.killedByMaxCompletion:
+			state = mesospb.TaskState_TASK_FAILED
+			reason = mesospb.TaskStatus_REASON_MAX_COMPLETION_TIME_REACHED.Enum()
+		case t.killed:
+			state = mesospb.TaskState_TASK_KILLED
+		case status.Success():
+			state = mesospb.TaskState_TASK_FINISHED
+		default:
+			state = mesospb.TaskState_TASK_FAILED
+		}
+		msg = proc.Describe(status)
+	}
+	e.log.Info(fmt.Sprintf("%s (pid: %d)", msg, t.proc.Pid()))
+
+	st := e.newStatus(t.info.GetTaskId(), state)
+	st.Message = &msg
+	st.Reason = reason
+	if t.killed && t.killedByHealthCheck {
+		st.Healthy = ptr(false)
+	}
+	e.forward(t, st)
+	e.maybeExit()
+}
+
+// frameworkHasCapability reports whether the framework (from SUBSCRIBED)
+// declared a capability.
+func (e *executor) frameworkHasCapability(c mesospb.FrameworkInfo_Capability_Type) bool {
+	for _, have := range e.frameworkInfo.GetCapabilities() {
+		if have.GetType() == c {
+			return true
+		}
+	}
+	return false
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,252 @@
+package master
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+
+	"strata/kernel/allocator"
+	"strata/kernel/mesos/mesospb"
+	"strata/kernel/store"
+	"strata/kernel/version"
+)
+
+// Leadership tells the master whether it leads and who does. A single master always leads; the
+// ZooKeeper election implements it for several.
+type Leadership interface {
+	// Leader returns the leading master's "host:port", and whether a leader is known.
+	Leader() (string, bool)
+	// IsLeader reports whether this master leads.
+	IsLeader() bool
+}
+
+// selfLeader is the Leadership of a master that runs alone.
+type selfLeader struct{ addr string }
+
+func (s selfLeader) Leader() (string, bool) { return s.addr, true }
+func (s selfLeader) IsLeader() bool         { return true }
+
+// Master is one Strata master.
+type Master struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	ownsDB  bool
+	leaders Leadership
+	metrics *metrics
+
+	mu   sync.Mutex
+	id   string
+	info *mesospb.MasterInfo
+
+	startTime   time.Time
+	electedTime time.Time
+
+	frameworks          map[string]*framework
+	completedFrameworks []*framework // newest last, bounded
+	removedFrameworkIDs map[string]bool
+	agents              map[string]*agent
+	// recoveredAgents are agents known from the registry that have not re-registered since this
+	// master started.
+	recoveredAgents   map[string]*store.Agent
+	unreachableAgents map[string]time.Time
+	goneAgents        map[string]time.Time
+	offers            map[string]*offer
+	alloc             *allocator.Allocator
+	weights           map[string]float64
+	operatorStreams   map[*eventStream]*operatorSubscriber
+
+	nextFrameworkID int
+	nextOfferID     int
+	nextAgentID     int
+
+	allocTrigger chan struct{}
+	addr         string // bound host:port once serving
+}
+
+// New creates a master from cfg. When st is nil the master opens an SQLite registry in cfg.WorkDir.
+func New(cfg Config, st *store.Store) (*Master, error) {
+	cfg.setDefaults()
+	m := &Master{
+		cfg:                 cfg,
+		log:                 cfg.Logger.With("component", "master"),
+		store:               st,
+		id:                  uuid.NewString(),
+		frameworks:          map[string]*framework{},
+		removedFrameworkIDs: map[string]bool{},
+		agents:              map[string]*agent{},
+		recoveredAgents:     map[string]*store.Agent{},
+		unreachableAgents:   map[string]time.Time{},
+		goneAgents:          map[string]time.Time{},
+		offers:              map[string]*offer{},
+		weights:             map[string]float64{},
+		operatorStreams:     map[*eventStream]*operatorSubscriber{},
+		allocTrigger:        make(chan struct{}, 1),
+		startTime:           time.Now(),
+	}
+	if m.store == nil {
+		if cfg.WorkDir == "" {
+			return nil, fmt.Errorf("master: a work dir or a store is required")
+		}
+		s, err := store.OpenSQLite(cfg.WorkDir + "/master/registry.db")
+		if err != nil {
+			return nil, fmt.Errorf("master: %w", err)
+		}
+		m.store, m.ownsDB = s, true
+	}
+	alloc, err := newAllocator(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	m.alloc = alloc
+	m.metrics = newMetrics(m)
+	return m, nil
+}
+
+// ID returns the master's id (a fresh UUID for every run, as in Mesos).
+func (m *Master) ID() string { return m.id }
+
+// Addr returns the "host:port" the master serves on, once Serve has bound it.
+func (m *Master) Addr() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.addr
+}
+
+// SetLeadership replaces the default (this master always leads) before Serve.
+func (m *Master) SetLeadership(l Leadership) { m.leaders = l }
+
+// Serve recovers durable state, binds the listener (Port 0 picks a free port) and serves until ctx
+// ends. ready, if not nil, receives the bound address once the master accepts requests.
+func (m *Master) Serve(ctx context.Context, ready chan<- string) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(m.cfg.IP, strconv.Itoa(m.cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("master: listen: %w", err)
+	}
+	return m.ServeListener(ctx, ln, ready)
+}
+
+// ServeListener is Serve on an existing listener.
+func (m *Master) ServeListener(ctx context.Context, ln net.Listener, ready chan<- string) error {
+	port := ln.Addr().(*net.TCPAddr).Port
+	m.mu.Lock()
+	m.addr = net.JoinHostPort(m.cfg.Hostname, strconv.Itoa(port))
+	m.info = m.masterInfo(port)
+	if m.leaders == nil {
+		m.leaders = selfLeader{addr: m.addr}
+	}
+	m.electedTime = time.Now()
+	m.mu.Unlock()
+
+	if err := m.recover(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	var wg sync.WaitGroup
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	wg.Add(3)
+	go func() { defer wg.Done(); m.allocationLoop(loopCtx) }()
+	go func() { defer wg.Done(); m.heartbeatLoop(loopCtx) }()
+	go func() { defer wg.Done(); m.agentHealthLoop(loopCtx) }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var err error
+	m.log.Info("master serving", "id", m.id, "addr", m.addr)
+	if ready != nil {
+		ready <- m.addr
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	stopLoops()
+	m.closeAllStreams("master shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	wg.Wait()
+	m.stopTimers()
+	if m.ownsDB {
+		m.store.Close()
+	}
+	if err != nil && err != http.ErrServerClosed {
+		return fmt.Errorf("master: serve: %w", err)
+	}
+	return nil
+}
+
+func (m *Master) masterInfo(port int) *mesospb.MasterInfo {
+	ip := net.ParseIP(m.cfg.IP).To4()
+	var ipNum uint32
+	if ip != nil {
+		// Mesos packs the address's network-order bytes as read on a little-endian host.
+		ipNum = uint32(ip[0]) | uint32(ip[1])<<8 | uint32(ip[2])<<16 | uint32(ip[3])<<24
+	}
+	pid := fmt.Sprintf("master@%s:%d", m.cfg.IP, port)
+	return &mesospb.MasterInfo{
+		Id:       proto.String(m.id),
+		Ip:       proto.Uint32(ipNum),
+		Port:     proto.Uint32(uint32(port)),
+		Pid:      proto.String(pid),
+		Hostname: proto.String(m.cfg.Hostname),
+		Version:  proto.String(version.MesosVersion),
+		Address: &mesospb.Address{
+			Hostname: proto.String(m.cfg.Hostname),
+			Ip:       proto.String(m.cfg.IP),
+			Port:     proto.Int32(int32(port)),
+		},
+		Capabilities: []*mesospb.MasterInfo_Capability{
+			{Type: mesospb.MasterInfo_Capability_AGENT_UPDATE.Enum()},
+		},
+	}
+}
+
+// pid returns "master@ip:port", the form Mesos-DNS and old tools parse.
+func (m *Master) pid() string { return m.info.GetPid() }
+
+// triggerAllocation asks the allocation loop for a pass soon; it never blocks.
+func (m *Master) triggerAllocation() {
+	select {
+	case m.allocTrigger <- struct{}{}:
+	default:
+	}
+}
+
+func (m *Master) closeAllStreams(reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, fw := range m.frameworks {
+		if fw.stream != nil {
+			fw.stream.close(reason)
+		}
+	}
+	for _, a := range m.agents {
+		if a.stream != nil {
+			a.stream.close(reason)
+		}
+	}
+	for s := range m.operatorStreams {
+		s.close(reason)
+	}
+}
+
+func (m *Master) stopTimers() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, fw := range m.frameworks {
+		if fw.failoverTimer != nil {
+			fw.failoverTimer.Stop()
+		}
+	}
+}

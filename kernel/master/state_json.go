@@ -1,0 +1,722 @@
+package master
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"google.golang.org/protobuf/proto"
+
+	"strata/kernel/allocator"
+	"strata/kernel/mesos/codec"
+	"strata/kernel/mesos/mesospb"
+	"strata/kernel/version"
+)
+
+// The legacy read-only JSON endpoints (/master/state and friends), shaped the way Mesos-DNS, the
+// DC/OS UI and old tools read them. Resources are maps there: cpus, gpus, mem and disk always
+// present, ranges as "[b-e, b-e]" strings, sets as "{a, b}".
+
+type jsonObj = map[string]any
+
+func secs(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// resourceMap converts allocator resources to the legacy map form.
+func resourceMap(r allocator.Resources) jsonObj {
+	out := jsonObj{"cpus": 0.0, "gpus": 0.0, "mem": 0.0, "disk": 0.0}
+	ranges := map[string][]allocator.Range{}
+	sets := map[string][]string{}
+	for _, it := range r.Items() {
+		switch it.Kind {
+		case allocator.Scalar:
+			v, _ := out[it.Name].(float64)
+			out[it.Name] = v + it.Scalar
+		case allocator.Ranges:
+			ranges[it.Name] = append(ranges[it.Name], it.Ranges...)
+		case allocator.Set:
+			sets[it.Name] = append(sets[it.Name], it.Set...)
+		}
+	}
+	for name, rs := range ranges {
+		var norm allocator.Resources
+		norm.AddRanges(allocator.Unreserved, name, rs...)
+		var parts []string
+		for _, it := range norm.Items() {
+			for _, rg := range it.Ranges {
+				parts = append(parts, rangeString(rg))
+			}
+		}
+		out[name] = "[" + strings.Join(parts, ", ") + "]"
+	}
+	for name, items := range sets {
+		out[name] = "{" + strings.Join(items, ", ") + "}"
+	}
+	return out
+}
+
+func rangeString(rg allocator.Range) string {
+	return formatUint(rg.Begin) + "-" + formatUint(rg.End)
+}
+
+func formatUint(v uint64) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// protoJSON renders a message in Mesos JSON for embedding.
+func protoJSON(msg proto.Message) json.RawMessage {
+	b, err := codec.JSON.Marshal(msg)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+func attributesJSON(info *mesospb.AgentInfo) jsonObj {
+	out := jsonObj{}
+	for _, at := range info.GetAttributes() {
+		switch at.GetType() {
+		case mesospb.Value_TEXT:
+			out[at.GetName()] = at.GetText().GetValue()
+		case mesospb.Value_SCALAR:
+			out[at.GetName()] = at.GetScalar().GetValue()
+		case mesospb.Value_RANGES:
+			var rs allocator.Resources
+			for _, rg := range at.GetRanges().GetRange() {
+				rs.AddRanges(allocator.Unreserved, "x", allocator.Range{Begin: rg.GetBegin(), End: rg.GetEnd()})
+			}
+			out[at.GetName()] = resourceMap(rs)["x"]
+		case mesospb.Value_SET:
+			out[at.GetName()] = "{" + strings.Join(at.GetSet().GetItem(), ", ") + "}"
+		}
+	}
+	return out
+}
+
+func (m *Master) taskJSON(t *task) jsonObj {
+	tk := t.t
+	statuses := make([]jsonObj, 0, len(tk.GetStatuses()))
+	for _, st := range tk.GetStatuses() {
+		s := jsonObj{"state": st.GetState().String(), "timestamp": st.GetTimestamp()}
+		if st.Labels != nil {
+			s["labels"] = protoJSON(st.Labels)
+		}
+		if st.Healthy != nil {
+			s["healthy"] = st.GetHealthy()
+		}
+		if st.ContainerStatus != nil {
+			s["container_status"] = protoJSON(st.ContainerStatus)
+		}
+		statuses = append(statuses, s)
+	}
+	labels := []jsonObj{}
+	for _, l := range tk.GetLabels().GetLabels() {
+		labels = append(labels, jsonObj{"key": l.GetKey(), "value": l.GetValue()})
+	}
+	out := jsonObj{
+		"id":           tk.GetTaskId().GetValue(),
+		"name":         tk.GetName(),
+		"framework_id": tk.GetFrameworkId().GetValue(),
+		"executor_id":  tk.GetExecutorId().GetValue(),
+		"slave_id":     tk.GetAgentId().GetValue(),
+		"state":        tk.GetState().String(),
+		"resources":    resourceMap(t.res),
+		"role":         t.role,
+		"user":         tk.GetUser(),
+		"statuses":     statuses,
+		"labels":       labels,
+	}
+	if tk.Discovery != nil {
+		out["discovery"] = protoJSON(tk.Discovery)
+	}
+	if tk.Container != nil {
+		out["container"] = protoJSON(tk.Container)
+	}
+	if tk.HealthCheck != nil {
+		out["health_check"] = protoJSON(tk.HealthCheck)
+	}
+	return out
+}
+
+func (m *Master) agentJSON(a *agent) jsonObj {
+	var used, offered allocator.Resources
+	for _, byTask := range a.tasks {
+		for _, t := range byTask {
+			if !t.released {
+				used.Add(t.res)
+			}
+		}
+	}
+	for _, byEx := range a.executorRes {
+		for _, ea := range byEx {
+			used.Add(ea.res)
+		}
+	}
+	for _, o := range a.offers {
+		offered.Add(o.res)
+	}
+	reserved := jsonObj{}
+	for _, role := range a.total.ReservationRoles() {
+		reserved[role] = resourceMap(a.total.Reserved(role))
+	}
+	port := a.info.GetPort()
+	out := jsonObj{
+		"id":                   a.id,
+		"hostname":             a.info.GetHostname(),
+		"port":                 port,
+		"pid":                  a.pid,
+		"attributes":           attributesJSON(a.info),
+		"registered_time":      secs(a.registeredTime),
+		"resources":            resourceMap(a.total),
+		"used_resources":       resourceMap(used),
+		"offered_resources":    resourceMap(offered),
+		"reserved_resources":   reserved,
+		"unreserved_resources": resourceMap(a.total.Unreserved()),
+		"active":               a.active,
+		"deactivated":          false,
+		"version":              a.version,
+		"capabilities":         agentCapNames(a.caps),
+	}
+	if !a.reregisteredTime.IsZero() {
+		out["reregistered_time"] = secs(a.reregisteredTime)
+	}
+	return out
+}
+
+func agentCapNames(caps []*mesospb.AgentInfo_Capability) []string {
+	out := []string{}
+	for _, c := range caps {
+		out = append(out, c.GetType().String())
+	}
+	return out
+}
+
+func (m *Master) frameworkJSON(fw *framework, withTasks bool) jsonObj {
+	var used, offered allocator.Resources
+	tasks := []jsonObj{}
+	for _, t := range sortedTasks(fw.tasks) {
+		if !t.released {
+			used.Add(t.res)
+		}
+		if withTasks {
+			tasks = append(tasks, m.taskJSON(t))
+		}
+	}
+	offers := []jsonObj{}
+	for _, o := range fw.offers {
+		offered.Add(o.res)
+		offers = append(offers, jsonObj{
+			"id":              o.id,
+			"framework_id":    fw.id,
+			"slave_id":        o.agent.id,
+			"resources":       resourceMap(o.res),
+			"allocation_info": jsonObj{"role": o.role},
+		})
+	}
+	caps := []string{}
+	for _, c := range fw.info.GetCapabilities() {
+		caps = append(caps, c.GetType().String())
+	}
+	out := jsonObj{
+		"id":                fw.id,
+		"name":              fw.info.GetName(),
+		"hostname":          fw.info.GetHostname(),
+		"webui_url":         fw.info.GetWebuiUrl(),
+		"user":              fw.info.GetUser(),
+		"principal":         fw.info.GetPrincipal(),
+		"failover_timeout":  m.failoverTimeout(fw.info).Seconds(),
+		"checkpoint":        fw.info.GetCheckpoint(),
+		"capabilities":      caps,
+		"active":            fw.active,
+		"connected":         fw.connected,
+		"recovered":         fw.recovered,
+		"registered_time":   secs(fw.registeredTime),
+		"unregistered_time": 0.0,
+		"used_resources":    resourceMap(used),
+		"offered_resources": resourceMap(offered),
+		"resources":         resourceMap(func() allocator.Resources { r := used.Clone(); r.Add(offered); return r }()),
+		"offers":            offers,
+	}
+	if !fw.unregisteredTime.IsZero() {
+		out["unregistered_time"] = secs(fw.unregisteredTime)
+	}
+	if !fw.reregisteredTime.IsZero() && !fw.reregisteredTime.Equal(fw.registeredTime) {
+		out["reregistered_time"] = secs(fw.reregisteredTime)
+	}
+	if fw.multiRole() {
+		out["roles"] = fw.info.GetRoles()
+	} else {
+		out["role"] = fw.info.GetRole()
+	}
+	if fw.info.Labels != nil {
+		out["labels"] = protoJSON(fw.info.Labels)
+	}
+	if withTasks {
+		out["tasks"] = tasks
+		unreachable := []jsonObj{}
+		for _, t := range fw.unreachableTasks {
+			unreachable = append(unreachable, m.taskJSON(t))
+		}
+		completed := []jsonObj{}
+		for _, t := range fw.completedTasks {
+			completed = append(completed, m.taskJSON(t))
+		}
+		out["unreachable_tasks"] = unreachable
+		out["completed_tasks"] = completed
+		executors := []jsonObj{}
+		for agentID, byEx := range fw.executors {
+			for _, ex := range byEx {
+				executors = append(executors, jsonObj{
+					"executor_id":  ex.GetExecutorId().GetValue(),
+					"name":         ex.GetName(),
+					"framework_id": fw.id,
+					"command":      protoJSON(ex.GetCommand()),
+					"resources":    resourceMap(toAlloc(ex.GetResources())),
+					"type":         ex.GetType().String(),
+					"slave_id":     agentID,
+				})
+			}
+		}
+		out["executors"] = executors
+	}
+	return out
+}
+
+// writeJSON answers 200 with a JSON body and the exact Content-Type clients compare.
+func writeJSON(c *gin.Context, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		textError(c, http.StatusInternalServerError, "encode: %v", err)
+		return
+	}
+	if cb := c.Query("jsonp"); cb != "" {
+		c.Data(http.StatusOK, "text/javascript", []byte(cb+"("+string(b)+");"))
+		return
+	}
+	c.Data(http.StatusOK, "application/json", b)
+}
+
+func (m *Master) handleState(c *gin.Context) {
+	m.mu.Lock()
+	v := version.Get()
+	frameworks := []jsonObj{}
+	for _, fw := range m.sortedFrameworks() {
+		frameworks = append(frameworks, m.frameworkJSON(fw, true))
+	}
+	completed := []jsonObj{}
+	for _, fw := range m.completedFrameworks {
+		completed = append(completed, m.frameworkJSON(fw, true))
+	}
+	slaves := []jsonObj{}
+	active, inactive := 0, 0
+	for _, a := range m.sortedAgents() {
+		slaves = append(slaves, m.agentJSON(a))
+		if a.active {
+			active++
+		} else {
+			inactive++
+		}
+	}
+	recovered := []jsonObj{}
+	for _, rec := range m.recoveredAgents {
+		recovered = append(recovered, jsonObj{"id": rec.ID, "hostname": rec.Hostname})
+	}
+	leaderAddr := m.info.GetAddress()
+	state := jsonObj{
+		"version":            v.Version,
+		"strata_version":     v.Strata,
+		"git_sha":            v.GitSHA,
+		"git_branch":         v.GitBranch,
+		"build_date":         v.BuildDate,
+		"build_time":         v.BuildTime,
+		"build_user":         v.BuildUser,
+		"start_time":         secs(m.startTime),
+		"elected_time":       secs(m.electedTime),
+		"id":                 m.id,
+		"pid":                m.pid(),
+		"hostname":           m.cfg.Hostname,
+		"activated_slaves":   active,
+		"deactivated_slaves": inactive,
+		"unreachable_slaves": len(m.unreachableAgents),
+		"leader":             m.pid(),
+		"leader_info": jsonObj{
+			"id": m.id, "pid": m.pid(), "port": m.info.GetPort(), "hostname": m.cfg.Hostname,
+			"address": jsonObj{"hostname": leaderAddr.GetHostname(), "ip": leaderAddr.GetIp(), "port": leaderAddr.GetPort()},
+		},
+		"capabilities":            []string{"AGENT_UPDATE"},
+		"cluster":                 m.cfg.Cluster,
+		"flags":                   m.cfg.Flags,
+		"slaves":                  slaves,
+		"recovered_slaves":        recovered,
+		"frameworks":              frameworks,
+		"completed_frameworks":    completed,
+		"orphan_tasks":            []jsonObj{},
+		"unregistered_frameworks": []string{},
+	}
+	if state["flags"] == nil {
+		state["flags"] = map[string]string{}
+	}
+	m.mu.Unlock()
+	writeJSON(c, state)
+}
+
+var taskStateNames = []mesospb.TaskState{
+	mesospb.TaskState_TASK_STAGING, mesospb.TaskState_TASK_STARTING, mesospb.TaskState_TASK_RUNNING,
+	mesospb.TaskState_TASK_KILLING, mesospb.TaskState_TASK_FINISHED, mesospb.TaskState_TASK_KILLED,
+	mesospb.TaskState_TASK_FAILED, mesospb.TaskState_TASK_LOST, mesospb.TaskState_TASK_ERROR,
+	mesospb.TaskState_TASK_UNREACHABLE,
+}
+
+func countStates(dst jsonObj, ts []*task) {
+	for _, s := range taskStateNames {
+		if _, ok := dst[s.String()]; !ok {
+			dst[s.String()] = 0
+		}
+	}
+	for _, t := range ts {
+		k := t.t.GetState().String()
+		n, _ := dst[k].(int)
+		dst[k] = n + 1
+	}
+}
+
+func (m *Master) handleStateSummary(c *gin.Context) {
+	m.mu.Lock()
+	slaves := []jsonObj{}
+	for _, a := range m.sortedAgents() {
+		s := m.agentJSON(a)
+		var ts []*task
+		fwIDs := []string{}
+		for fwid, byTask := range a.tasks {
+			fwIDs = append(fwIDs, fwid)
+			for _, t := range byTask {
+				ts = append(ts, t)
+			}
+		}
+		countStates(s, ts)
+		s["framework_ids"] = fwIDs
+		slaves = append(slaves, s)
+	}
+	summarize := func(fw *framework) jsonObj {
+		f := m.frameworkJSON(fw, false)
+		var ts []*task
+		agentIDs := map[string]bool{}
+		for _, t := range fw.tasks {
+			ts = append(ts, t)
+			agentIDs[t.t.GetAgentId().GetValue()] = true
+		}
+		ts = append(ts, fw.completedTasks...)
+		ts = append(ts, fw.unreachableTasks...)
+		countStates(f, ts)
+		ids := []string{}
+		for id := range agentIDs {
+			ids = append(ids, id)
+		}
+		f["slave_ids"] = ids
+		return f
+	}
+	frameworks := []jsonObj{}
+	for _, fw := range m.sortedFrameworks() {
+		frameworks = append(frameworks, summarize(fw))
+	}
+	completed := []jsonObj{}
+	for _, fw := range m.completedFrameworks {
+		completed = append(completed, summarize(fw))
+	}
+	out := jsonObj{"hostname": m.cfg.Hostname, "cluster": m.cfg.Cluster, "slaves": slaves, "frameworks": frameworks, "completed_frameworks": completed}
+	m.mu.Unlock()
+	writeJSON(c, out)
+}
+
+func (m *Master) handleFrameworks(c *gin.Context) {
+	m.mu.Lock()
+	frameworks := []jsonObj{}
+	for _, fw := range m.sortedFrameworks() {
+		frameworks = append(frameworks, m.frameworkJSON(fw, true))
+	}
+	completed := []jsonObj{}
+	for _, fw := range m.completedFrameworks {
+		completed = append(completed, m.frameworkJSON(fw, true))
+	}
+	m.mu.Unlock()
+	writeJSON(c, jsonObj{"frameworks": frameworks, "completed_frameworks": completed, "unregistered_frameworks": []string{}})
+}
+
+func (m *Master) handleSlaves(c *gin.Context) {
+	m.mu.Lock()
+	slaves := []jsonObj{}
+	for _, a := range m.sortedAgents() {
+		slaves = append(slaves, m.agentJSON(a))
+	}
+	recovered := []jsonObj{}
+	for _, rec := range m.recoveredAgents {
+		recovered = append(recovered, jsonObj{"id": rec.ID, "hostname": rec.Hostname})
+	}
+	m.mu.Unlock()
+	writeJSON(c, jsonObj{"slaves": slaves, "recovered_slaves": recovered})
+}
+
+// handleTasks serves /master/tasks with Mesos' limit, offset, order and framework_id/task_id
+// filters.
+func (m *Master) handleTasks(c *gin.Context) {
+	limit, offset := 100, 0
+	if v := c.Query("limit"); v != "" {
+		if err := json.Unmarshal([]byte(v), &limit); err != nil || limit < 0 {
+			textError(c, http.StatusBadRequest, "Failed to parse 'limit': %q is not a non-negative integer", v)
+			return
+		}
+	}
+	if v := c.Query("offset"); v != "" {
+		if err := json.Unmarshal([]byte(v), &offset); err != nil || offset < 0 {
+			textError(c, http.StatusBadRequest, "Failed to parse 'offset': %q is not a non-negative integer", v)
+			return
+		}
+	}
+	order := c.DefaultQuery("order", "des")
+	if order != "asc" && order != "des" {
+		textError(c, http.StatusBadRequest, "'order' must be 'asc' or 'des'")
+		return
+	}
+	fwFilter, taskFilter := c.Query("framework_id"), c.Query("task_id")
+	m.mu.Lock()
+	var all []*task
+	add := func(ts ...*task) {
+		for _, t := range ts {
+			if (fwFilter == "" || t.fw.id == fwFilter) && (taskFilter == "" || t.id() == taskFilter) {
+				all = append(all, t)
+			}
+		}
+	}
+	for _, fw := range m.sortedFrameworks() {
+		add(sortedTasks(fw.tasks)...)
+		add(fw.unreachableTasks...)
+		add(fw.completedTasks...)
+	}
+	sortTasksByTime(all, order == "asc")
+	out := []jsonObj{}
+	for i := offset; i < len(all) && len(out) < limit; i++ {
+		out = append(out, m.taskJSON(all[i]))
+	}
+	m.mu.Unlock()
+	writeJSON(c, jsonObj{"tasks": out})
+}
+
+func taskTime(t *task) float64 {
+	if n := len(t.t.Statuses); n > 0 {
+		return t.t.Statuses[0].GetTimestamp()
+	}
+	return 0
+}
+
+func sortTasksByTime(ts []*task, asc bool) {
+	for i := 1; i < len(ts); i++ {
+		for j := i; j > 0; j-- {
+			a, b := taskTime(ts[j-1]), taskTime(ts[j])
+			if (asc && a > b) || (!asc && a < b) {
+				ts[j-1], ts[j] = ts[j], ts[j-1]
+				continue
+			}
+			break
+		}
+	}
+}
+
+func (m *Master) handleRoles(c *gin.Context) {
+	m.mu.Lock()
+	roles := []jsonObj{}
+	for _, r := range m.getRoles().GetRoles() {
+		fws := []string{}
+		for _, id := range r.GetFrameworks() {
+			fws = append(fws, id.GetValue())
+		}
+		roles = append(roles, jsonObj{
+			"name": r.GetName(), "weight": r.GetWeight(), "frameworks": fws,
+			"resources": resourceMap(toAlloc(r.GetResources())),
+		})
+	}
+	m.mu.Unlock()
+	writeJSON(c, jsonObj{"roles": roles})
+}
+
+func (m *Master) handleFlags(c *gin.Context) {
+	flags := m.cfg.Flags
+	if flags == nil {
+		flags = map[string]string{}
+	}
+	writeJSON(c, jsonObj{"flags": flags})
+}
+
+func (m *Master) handleVersion(c *gin.Context) {
+	writeJSON(c, version.Get())
+}
+
+// handleRedirect answers 307 to the leader's hostname and port (or 503 when none is known).
+func (m *Master) handleRedirect(c *gin.Context) {
+	leader, ok := m.leaders.Leader()
+	if !ok {
+		textError(c, http.StatusServiceUnavailable, "No leader elected")
+		return
+	}
+	c.Header("Location", "//"+leader)
+	c.Status(http.StatusTemporaryRedirect)
+}
+
+// handleTeardownEndpoint serves POST /master/teardown with frameworkId=<id> (form or query).
+func (m *Master) handleTeardownEndpoint(c *gin.Context) {
+	id := c.PostForm("frameworkId")
+	if id == "" {
+		id = c.Query("frameworkId")
+	}
+	if id == "" {
+		textError(c, http.StatusBadRequest, "Missing 'frameworkId' query parameter in the request body")
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fw := m.frameworks[id]
+	if fw == nil {
+		textError(c, http.StatusBadRequest, "No framework found with specified ID")
+		return
+	}
+	m.removeFramework(fw, "operator teardown")
+	c.Status(http.StatusOK)
+}
+
+// metricsSnapshot is the flat /metrics/snapshot object.
+func (m *Master) metricsSnapshot() map[string]float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]float64{
+		"master/uptime_secs":                       time.Since(m.startTime).Seconds(),
+		"master/outstanding_offers":                float64(len(m.offers)),
+		"master/slaves_unreachable":                float64(len(m.unreachableAgents)),
+		"master/frameworks_connected":              0,
+		"master/frameworks_disconnected":           0,
+		"master/frameworks_active":                 0,
+		"master/frameworks_inactive":               0,
+		"master/slaves_connected":                  0,
+		"master/slaves_disconnected":               0,
+		"master/slaves_active":                     0,
+		"master/slaves_inactive":                   0,
+		"registrar/log/ensemble_size":              1,
+		"master/recovery_slave_removals":           0,
+		"master/slave_reregistrations":             0,
+		"master/valid_status_updates":              0,
+		"master/messages_status_update":            0,
+		"master/event_queue_dispatches":            0,
+		"master/tasks_staging":                     0,
+		"master/tasks_starting":                    0,
+		"master/tasks_running":                     0,
+		"master/tasks_killing":                     0,
+		"master/tasks_finished":                    0,
+		"master/tasks_failed":                      0,
+		"master/tasks_killed":                      0,
+		"master/tasks_lost":                        0,
+		"master/tasks_error":                       0,
+		"master/tasks_unreachable":                 float64(0),
+		"master/operator_event_stream_subscribers": float64(len(m.operatorStreams)),
+	}
+	if m.leaders != nil && m.leaders.IsLeader() {
+		out["master/elected"] = 1
+	} else {
+		out["master/elected"] = 0
+	}
+	for _, fw := range m.frameworks {
+		if fw.connected {
+			out["master/frameworks_connected"]++
+		} else {
+			out["master/frameworks_disconnected"]++
+		}
+		if fw.active {
+			out["master/frameworks_active"]++
+		} else {
+			out["master/frameworks_inactive"]++
+		}
+		count := func(ts ...*task) {
+			for _, t := range ts {
+				k := "master/" + strings.ToLower(strings.TrimPrefix(t.t.GetState().String(), "TASK_"))
+				k = strings.Replace(k, "master/", "master/tasks_", 1)
+				out[k]++
+			}
+		}
+		for _, t := range fw.tasks {
+			count(t)
+		}
+		count(fw.completedTasks...)
+		count(fw.unreachableTasks...)
+	}
+	var total, used allocator.Resources
+	for _, a := range m.agents {
+		if a.connected {
+			out["master/slaves_connected"]++
+		} else {
+			out["master/slaves_disconnected"]++
+		}
+		if a.active {
+			out["master/slaves_active"]++
+		} else {
+			out["master/slaves_inactive"]++
+		}
+		total.Add(a.total)
+		for _, byTask := range a.tasks {
+			for _, t := range byTask {
+				if !t.released {
+					used.Add(t.res)
+				}
+			}
+		}
+		for _, byEx := range a.executorRes {
+			for _, ea := range byEx {
+				used.Add(ea.res)
+			}
+		}
+	}
+	for _, name := range []string{"cpus", "mem", "disk", "gpus"} {
+		tv, uv := total.Scalar(name), used.Scalar(name)
+		out["master/"+name+"_total"] = tv
+		out["master/"+name+"_used"] = uv
+		if tv > 0 {
+			out["master/"+name+"_percent"] = uv / tv
+		} else {
+			out["master/"+name+"_percent"] = 0
+		}
+	}
+	out["system/cpus_total"] = float64(numCPU())
+	if memTotal, memFree, ok := memInfo(); ok {
+		out["system/mem_total_bytes"] = memTotal
+		out["system/mem_free_bytes"] = memFree
+	}
+	return out
+}
+
+func (m *Master) handleMetricsSnapshot(c *gin.Context) {
+	writeJSON(c, m.metricsSnapshot())
+}
+
+// memInfo reads total and available memory from /proc/meminfo.
+func memInfo() (total, free float64, ok bool) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		var v float64
+		if err := json.Unmarshal([]byte(f[1]), &v); err != nil {
+			continue
+		}
+		switch f[0] {
+		case "MemTotal:":
+			total = v * 1024
+		case "MemAvailable:":
+			free = v * 1024
+		}
+	}
+	return total, free, total > 0
+}

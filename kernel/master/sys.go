@@ -1,0 +1,5 @@
+package master
+
+import "runtime"
+
+func numCPU() int { return runtime.NumCPU() }

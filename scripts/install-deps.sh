@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian 12 machine, and nothing when it is all there.
+# Under CI=true a missing dependency that cannot be installed fails the run (tests never skip there).
+set -euo pipefail
+
+# Debian packages the tests use, with a command each that proves it is present.
+declare -A need=(
+	[procps]=ps
+	[curl]=curl
+)
+
+missing=()
+for pkg in "${!need[@]}"; do
+	command -v "${need[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+done
+
+if ((${#missing[@]})); then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "install-deps: need root to install: ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "install-deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+go mod download
+echo "install-deps: ok"
