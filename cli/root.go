@@ -53,6 +53,7 @@ Run the roles separately:                 strata master / strata agent --master 
 		newAgentCommand(),
 		newExecutorCommand(),
 		newDevCommand(),
+		newExecuteCommand(),
 	)
 	return root
 }

@@ -148,6 +148,7 @@ type allocation struct {
 
 type framework struct {
 	id          string
+	seq         uint64 // registration order, the DRF tie-break
 	caps        Capabilities
 	active      bool
 	roles       map[string]*fwRole // tracked: subscribed or holding resources
@@ -164,7 +165,6 @@ type fwRole struct {
 	suppressed bool
 	alloc      Quantities
 	share      float64
-	pos        int // index in role.fws
 }
 
 // Allocator is the HierarchicalDRF allocator. Create it with New.
@@ -188,6 +188,7 @@ type Allocator struct {
 
 	globalDirty bool
 	dirtyAgents []*agent
+	fwSeq       uint64
 
 	filterCount int
 	nextExpiry  time.Time

@@ -39,7 +39,8 @@ func (a *Allocator) AddFramework(id string, info FrameworkInfo, active bool) err
 	if err := validateFrameworkInfo(&info); err != nil {
 		return fmt.Errorf("allocator: add framework %s: %w", id, err)
 	}
-	f := &framework{id: id, active: active, roles: map[string]*fwRole{}}
+	a.fwSeq++
+	f := &framework{id: id, seq: a.fwSeq, active: active, roles: map[string]*fwRole{}}
 	a.frameworks[id] = f
 	a.applyInfo(f, &info)
 	for _, r := range info.Roles {
@@ -250,7 +251,7 @@ func (a *Allocator) trackFwRole(f *framework, name string) *fwRole {
 		r.top = a.quotas[topLevel(name)]
 		a.stale = true
 	}
-	fr := &fwRole{fw: f, role: r, pos: len(r.fws)}
+	fr := &fwRole{fw: f, role: r}
 	r.fws = append(r.fws, fr)
 	f.roles[name] = fr
 	a.stale = true
@@ -275,9 +276,8 @@ func (a *Allocator) untrack(fr *fwRole) {
 		q := fr.alloc.Clone()
 		a.charge(fr, &q, -1)
 	}
-	r.fws = slices.Delete(r.fws, fr.pos, fr.pos+1)
-	for i := fr.pos; i < len(r.fws); i++ {
-		r.fws[i].pos = i
+	if i := slices.Index(r.fws, fr); i >= 0 {
+		r.fws = slices.Delete(r.fws, i, i+1)
 	}
 	delete(fr.fw.roles, r.name)
 	fr.role = nil

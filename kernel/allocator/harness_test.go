@@ -120,8 +120,8 @@ func checkInvariants(t *testing.T, a *Allocator) {
 	}
 	for _, r := range a.roles {
 		for i, fr := range r.fws {
-			if fr.pos != i || fr.role != r {
-				t.Fatalf("role %s: membership %s at %d has pos %d", r.name, fr.fw.id, i, fr.pos)
+			if fr.role != r || fr.fw.roles[r.name] != fr {
+				t.Fatalf("role %s: membership %s at %d is not linked back", r.name, fr.fw.id, i)
 			}
 			want := Quantities{}
 			if q := held[fr]; q != nil {
@@ -147,8 +147,8 @@ func checkInvariants(t *testing.T, a *Allocator) {
 			}
 		}
 		for i, c := range n.children {
-			if c.parent != n || c.pos != i {
-				t.Fatalf("node %s: bad parent/pos", c.path)
+			if c.parent != n {
+				t.Fatalf("node %s: bad parent", c.path)
 			}
 			if !a.stale && i > 0 && lessNode(c, n.children[i-1]) {
 				t.Fatalf("node %s: children out of order", n.path)

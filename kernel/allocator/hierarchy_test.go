@@ -98,21 +98,24 @@ func TestChildBeforeParent(t *testing.T) {
 	}
 }
 
-func TestMoveToKeepsOrder(t *testing.T) {
-	type item struct{ v, pos int }
-	less := func(x, y *item) bool { return x.v < y.v }
+func TestChargeKeepsFrameworkOrder(t *testing.T) {
 	for n := 1; n <= 9; n++ {
 		for i := range n {
-			for _, nv := range []int{-1, 0, 5, 10, 15, 100} {
-				s := make([]*item, n)
-				for k := range s {
-					s[k] = &item{v: k * 10, pos: k}
+			for _, share := range []float64{-1, 0, 0.5, 1, 1.5, 10} {
+				r := &role{name: "r"}
+				for k := range n {
+					r.fws = append(r.fws, &fwRole{fw: &framework{id: fmt.Sprintf("f%d", k), seq: uint64(k)}, role: r, share: float64(k)})
 				}
-				s[i].v = nv
-				moveTo(s, i, less, func(x *item, k int) { x.pos = k })
-				for k := range s {
-					if s[k].pos != k || (k > 0 && less(s[k], s[k-1])) {
-						t.Fatalf("n=%d i=%d v=%d: broken at %d", n, i, nv, k)
+				f := r.fws[i]
+				j := indexOf(r.fws, f, lessFw)
+				if j != i {
+					t.Fatalf("indexOf = %d, want %d", j, i)
+				}
+				f.share = share
+				moveFw(f, j)
+				for k := range r.fws {
+					if k > 0 && lessFw(r.fws[k], r.fws[k-1]) {
+						t.Fatalf("n=%d i=%d share=%v: out of order at %d", n, i, share, k)
 					}
 				}
 			}

@@ -15,7 +15,8 @@ import (
 // leaf has the default weight.
 //
 // Within a role, frameworks are kept sorted by their own dominant share of
-// the cluster (weight 1) and then by id.
+// the cluster (weight 1) and then by registration order (an integer, so
+// the hot path never compares id strings).
 
 // role is a client of the role sorter: a role with at least one tracked
 // framework (subscribed, or still holding resources in it).
@@ -34,7 +35,6 @@ type roleNode struct {
 	role     *role       // non-nil for leaves
 	alloc    Quantities  // scalar allocation of the subtree
 	share    float64
-	pos      int // index in parent.children
 }
 
 func (n *roleNode) isLeaf() bool { return n.role != nil }
@@ -113,7 +113,7 @@ func lessFw(x, y *fwRole) bool {
 	if x.share != y.share {
 		return x.share < y.share
 	}
-	return x.fw.id < y.fw.id
+	return x.fw.seq < y.fw.seq
 }
 
 func findChild(n *roleNode, name string) *roleNode {
@@ -127,14 +127,12 @@ func findChild(n *roleNode, name string) *roleNode {
 
 func (t *roleTree) addChild(parent, child *roleNode) {
 	child.parent = parent
-	child.pos = len(parent.children)
 	parent.children = append(parent.children, child)
 }
 
 func (t *roleTree) removeChild(parent, child *roleNode) {
-	parent.children = slices.Delete(parent.children, child.pos, child.pos+1)
-	for i := child.pos; i < len(parent.children); i++ {
-		parent.children[i].pos = i
+	if i := slices.Index(parent.children, child); i >= 0 {
+		parent.children = slices.Delete(parent.children, i, i+1)
 	}
 	child.parent = nil
 }
@@ -242,9 +240,6 @@ func sortNodes(ns []*roleNode) {
 		}
 		return 0
 	})
-	for i, c := range ns {
-		c.pos = i
-	}
 }
 
 func sortFws(fs []*fwRole) {
@@ -252,62 +247,90 @@ func sortFws(fs []*fwRole) {
 		if c := cmp.Compare(x.share, y.share); c != 0 {
 			return c
 		}
-		return strings.Compare(x.fw.id, y.fw.id)
+		return cmp.Compare(x.fw.seq, y.fw.seq)
 	})
-	for i, f := range fs {
-		f.pos = i
+}
+
+// Siblings and a role's frameworks are kept sorted by (share, name). An
+// element whose share changes is located by binary search on its old key
+// and moved to its new place with one memmove: overtaking many equal-share
+// siblings costs O(log n) comparisons and no per-element bookkeeping.
+
+// indexOf returns the index of x in s, which is sorted by less and still
+// holds x under its current key.
+func indexOf[T comparable](s []T, x T, less func(a, b T) bool) int {
+	lo, hi := 0, len(s)
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); less(s[m], x) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
 	}
+	if lo < len(s) && s[lo] == x {
+		return lo
+	}
+	return slices.Index(s, x) // not reached while the order is intact
 }
 
-// reposition moves n to its sorted place among its siblings after its
-// share changed. The new place is found by binary search, so a framework
-// that overtakes many equal-share siblings costs O(log n) comparisons plus
-// one memmove.
-func reposition(n *roleNode) {
-	moveTo(n.parent.children, n.pos, lessNode, func(c *roleNode, i int) { c.pos = i })
+// moveNode re-sorts n, which sat at index i before its share changed.
+func moveNode(n *roleNode, i int) {
+	s := n.parent.children
+	lo, hi := newPlace(len(s), i, func(j int) bool { return lessNode(n, s[j]) }, func(j int) bool { return lessNode(s[j], n) })
+	shift(s, i, lo, hi)
 }
 
-func repositionFw(f *fwRole) {
-	moveTo(f.role.fws, f.pos, lessFw, func(c *fwRole, i int) { c.pos = i })
+// moveFw re-sorts f, which sat at index i before its share changed.
+func moveFw(f *fwRole, i int) {
+	s := f.role.fws
+	lo, hi := newPlace(len(s), i, func(j int) bool { return lessFw(f, s[j]) }, func(j int) bool { return lessFw(s[j], f) })
+	shift(s, i, lo, hi)
 }
 
-// moveTo restores the order of s, sorted except for s[i], by moving s[i]
-// and renumbering the elements it passed.
-func moveTo[T any](s []T, i int, less func(x, y T) bool, setPos func(T, int)) {
-	x := s[i]
+// newPlace finds where the element at i belongs in a slice of length n
+// that is sorted except for it. before(j) reports element < s[j]; after(j)
+// reports s[j] < element. It returns the range [lo, hi] of positions that
+// change (lo == hi when nothing moves).
+func newPlace(n, i int, before, after func(j int) bool) (lo, hi int) {
 	switch {
-	case i > 0 && less(x, s[i-1]):
-		// New place: first j in [0, i) with x < s[j].
-		lo, hi := 0, i-1
+	case i > 0 && before(i-1):
+		// First j in [0, i) with element < s[j].
+		lo, hi = 0, i-1
 		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			if less(x, s[m]) {
+			if m := int(uint(lo+hi) >> 1); before(m) {
 				hi = m
 			} else {
 				lo = m + 1
 			}
 		}
-		copy(s[lo+1:i+1], s[lo:i])
-		s[lo] = x
-		for k := lo; k <= i; k++ {
-			setPos(s[k], k)
-		}
-	case i+1 < len(s) && less(s[i+1], x):
-		// New place: last j in (i, len) with s[j] < x.
-		lo, hi := i+1, len(s)-1
+		return lo, i
+	case i+1 < n && after(i+1):
+		// Last j in (i, n) with s[j] < element.
+		lo, hi = i+1, n-1
 		for lo < hi {
-			m := int(uint(lo+hi+1) >> 1)
-			if less(s[m], x) {
+			if m := int(uint(lo+hi+1) >> 1); after(m) {
 				lo = m
 			} else {
 				hi = m - 1
 			}
 		}
-		copy(s[i:lo], s[i+1:lo+1])
+		return i, lo
+	}
+	return i, i
+}
+
+// shift moves s[from] to the other end of [lo, hi] (from is lo or hi).
+func shift[T any](s []T, from, lo, hi int) {
+	if lo == hi {
+		return
+	}
+	x := s[from]
+	if from == hi {
+		copy(s[lo+1:hi+1], s[lo:hi])
 		s[lo] = x
-		for k := i; k <= lo; k++ {
-			setPos(s[k], k)
-		}
+	} else {
+		copy(s[lo:hi], s[lo+1:hi+1])
+		s[hi] = x
 	}
 }
 
@@ -330,10 +353,12 @@ func (a *Allocator) charge(f *fwRole, q *Quantities, sign int) {
 	if a.stale {
 		return
 	}
+	i := indexOf(f.role.fws, f, lessFw)
 	f.share = a.shares.share(&f.alloc)
-	repositionFw(f)
+	moveFw(f, i)
 	for n := f.role.node; n != nil && n != &a.tree.root; n = n.parent {
+		i := indexOf(n.parent.children, n, lessNode)
 		n.share = a.nodeShare(n)
-		reposition(n)
+		moveNode(n, i)
 	}
 }

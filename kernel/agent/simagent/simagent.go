@@ -33,6 +33,10 @@ type Config struct {
 	Resources []*mesospb.Resource
 	// Attributes are advertised in AgentInfo.
 	Attributes []*mesospb.Attribute
+	// ContainerIP, when set, is reported in TASK_RUNNING updates as
+	// container_status.network_infos[0].ip_addresses[0].ip_address, as a containerizer with a
+	// container network does (Mesos-DNS reads it).
+	ContainerIP string
 	// FinishAfter, when positive, makes every task report TASK_FINISHED that long after RUNNING.
 	FinishAfter time.Duration
 	// Client is the HTTP client (default: one with keep-alives).
@@ -228,6 +232,16 @@ func (a *Agent) sendUpdate(ctx context.Context, fw, taskID string, state mesospb
 		AgentId:    &mesospb.AgentID{Value: proto.String(agentID)},
 		ExecutorId: &mesospb.ExecutorID{Value: proto.String(taskID)},
 		Timestamp:  proto.Float64(float64(time.Now().UnixNano()) / 1e9),
+	}
+	if state == mesospb.TaskState_TASK_RUNNING && a.cfg.ContainerIP != "" {
+		st.ContainerStatus = &mesospb.ContainerStatus{
+			NetworkInfos: []*mesospb.NetworkInfo{{
+				IpAddresses: []*mesospb.NetworkInfo_IPAddress{{
+					Protocol:  mesospb.NetworkInfo_IPv4.Enum(),
+					IpAddress: proto.String(a.cfg.ContainerIP),
+				}},
+			}},
+		}
 	}
 	a.call(ctx, &internalpb.AgentCall{
 		Type: internalpb.AgentCall_STATUS_UPDATE.Enum(),
