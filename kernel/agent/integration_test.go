@@ -405,9 +405,20 @@ func TestRestartRecoversCheckpointedExecutors(t *testing.T) {
 	m.send(runTask(kept, customTask(t, "fw-ckpt", "ex-2", "t2", "deaf")))
 	m.send(runTask(lost, customTask(t, "fw-plain", "ex-3", "t3", "stay")))
 	pids := map[string]int{}
+	t.Cleanup(func() {
+		// Executors outlive agents here; never leave one behind.
+		for _, pid := range pids {
+			if pid > 1 {
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
+			}
+		}
+	})
 	for _, tid := range []string{"t1", "t2", "t3"} {
 		u := m.waitUpdate(tid, mesospb.TaskState_TASK_RUNNING)
 		pids[tid] = int(u.GetStatus().GetContainerStatus().GetExecutorPid())
+		if pids[tid] <= 1 {
+			t.Fatalf("%s: executor pid %d in container_status", tid, pids[tid])
+		}
 		if tid != "t2" {
 			m.ack(u) // t2's RUNNING stays unacknowledged across the restart
 		}

@@ -164,11 +164,18 @@ func (a *Allocator) RecoverResources(agentID, frameworkID, role string, res Reso
 		return fmt.Errorf("allocator: recover %s on %s from %s/%s: %w", res, agentID, frameworkID, role, ErrNotAllocated)
 	}
 	al := &ag.allocs[i]
-	al.res.Subtract(res)
-	if al.res.IsEmpty() {
+	if ag.free.IsEmpty() && al.res.Equal(res) {
+		// Whole allocation back to an empty agent (a declined or rescinded
+		// offer): hand the record's memory over instead of copying res.
+		ag.free = al.res
 		ag.allocs = slices.Delete(ag.allocs, i, i+1)
+	} else {
+		al.res.Subtract(res)
+		if al.res.IsEmpty() {
+			ag.allocs = slices.Delete(ag.allocs, i, i+1)
+		}
+		ag.free.Add(res)
 	}
-	ag.free.Add(res)
 	q := res.Quantities()
 	a.uncharge(f, role, &q)
 	if filter != nil {

@@ -42,6 +42,11 @@ type Config struct {
 	// FairnessExcluded lists scalar names left out of DRF shares
 	// (--fair_sharing_excluded_resource_names), e.g. "gpus".
 	FairnessExcluded []string
+	// ReuseOffers makes every pass return its offers in the same backing
+	// array, saving an allocation of one Offer per agent per pass. The
+	// returned slice is then valid only until the next pass; the Offer
+	// values (and their Resources) stay valid when copied out.
+	ReuseOffers bool
 	// OfferGPUAgentsToAll disables the Mesos --filter_gpu_resources
 	// behaviour, under which agents with GPUs are offered only to
 	// frameworks with the GPU_RESOURCES capability.
@@ -196,9 +201,10 @@ type Allocator struct {
 	stats Stats
 
 	// scratch, reused across passes
-	order   []*agent
-	pending []pendingCharge
-	view    Resources
+	order        []*agent
+	pending      []pendingCharge
+	viewReserved []reservation
+	offerBuf     []Offer // with Config.ReuseOffers
 }
 
 // New returns an empty allocator.

@@ -603,3 +603,23 @@ func TestCustomScalarsInDominantShare(t *testing.T) {
 	}
 	wantOffers(t, h.allocate(), "x f2 r: cpus:1;mem:10")
 }
+
+func TestReuseOffers(t *testing.T) {
+	h := newHarness(t, Config{ReuseOffers: true})
+	h.agent("a1", "cpus:1;mem:64")
+	h.agent("a2", "cpus:1;mem:64")
+	h.fw("f", "r")
+	first := h.allocate()
+	kept := first[0] // copied out: stays valid
+	keptRes := kept.Resources.String()
+	for _, o := range first {
+		h.decline(o, nil)
+	}
+	second := h.allocate()
+	if len(second) != 2 || &first[0] != &second[0] {
+		t.Fatalf("offer slice not reused (%d offers)", len(second))
+	}
+	if kept.Resources.String() != keptRes {
+		t.Fatalf("copied-out offer changed: %s", kept.Resources)
+	}
+}

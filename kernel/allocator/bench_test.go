@@ -130,34 +130,49 @@ func BenchmarkFullCycle(b *testing.B) {
 	for _, n := range benchAgents {
 		for _, f := range benchFrameworks {
 			b.Run(fmt.Sprintf("agents=%d/frameworks=%d", n, f), func(b *testing.B) {
-				a := benchCluster(b, n, f)
-				now := time.Unix(1_700_000_000, 0)
-				a.Allocate(now) // warm up scratch buffers and the sort
-				b.StopTimer()
-				benchRecoverAll(b, a, nil)
-				var ct cycleTimer
-				offers := 0
-				b.ReportAllocs()
-				b.ResetTimer()
-				for range b.N {
-					b.StartTimer()
-					ct.start()
-					out := a.Allocate(now)
-					ct.stop()
-					b.StopTimer()
-					if len(out) != n {
-						b.Fatalf("offers = %d, want %d", len(out), n)
-					}
-					offers += len(out)
-					benchRecoverAllOffers(b, a, out)
-				}
-				ct.report(b, offers)
+				benchFullCycle(b, benchCluster(b, n, f), n)
 			})
 		}
 	}
 }
 
-func benchRecoverAll(b *testing.B, a *Allocator, _ *Filter) {
+// BenchmarkFullCycleReuseOffers is the largest full cycle with
+// Config.ReuseOffers, i.e. without allocating the offer slice every pass.
+func BenchmarkFullCycleReuseOffers(b *testing.B) {
+	logBenchEnv(b)
+	const n, f = 10000, 100
+	b.Run(fmt.Sprintf("agents=%d/frameworks=%d", n, f), func(b *testing.B) {
+		a := benchCluster(b, n, f)
+		a.cfg.ReuseOffers = true
+		benchFullCycle(b, a, n)
+	})
+}
+
+func benchFullCycle(b *testing.B, a *Allocator, n int) {
+	now := time.Unix(1_700_000_000, 0)
+	a.Allocate(now) // warm up scratch buffers and the sort
+	b.StopTimer()
+	benchRecoverAll(b, a)
+	var ct cycleTimer
+	offers := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StartTimer()
+		ct.start()
+		out := a.Allocate(now)
+		ct.stop()
+		b.StopTimer()
+		if len(out) != n {
+			b.Fatalf("offers = %d, want %d", len(out), n)
+		}
+		offers += len(out)
+		benchRecoverAllOffers(b, a, out)
+	}
+	ct.report(b, offers)
+}
+
+func benchRecoverAll(b *testing.B, a *Allocator) {
 	b.Helper()
 	for _, ag := range a.agents {
 		for len(ag.allocs) > 0 {

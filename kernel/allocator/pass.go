@@ -119,7 +119,13 @@ func (a *Allocator) pass(now time.Time, agents []*agent) []Offer {
 		}
 	}
 	a.order = order
-	ps := passState{now: now, quota: len(a.quotas) > 0, offers: make([]Offer, 0, len(order))}
+	ps := passState{now: now, quota: len(a.quotas) > 0}
+	if a.cfg.ReuseOffers {
+		clear(a.offerBuf)
+		ps.offers = a.offerBuf[:0]
+	} else {
+		ps.offers = make([]Offer, 0, len(order))
+	}
 	if len(order) > 0 && len(a.roles) > 0 {
 		a.shuffle(order)
 		if ps.quota {
@@ -133,6 +139,9 @@ func (a *Allocator) pass(now time.Time, agents []*agent) []Offer {
 		for _, ag := range order {
 			a.allocateAgent(&ps, ag, 2)
 		}
+	}
+	if a.cfg.ReuseOffers {
+		a.offerBuf = ps.offers
 	}
 	clear(order) // drop references for the GC
 	d := time.Since(start)
@@ -199,14 +208,20 @@ func (a *Allocator) offerRole(ps *passState, ag *agent, r *role, stage int) bool
 	if !ag.free.hasFor(name) {
 		return false
 	}
-	// Build a read-only view of what the role may use on this agent.
-	view := &a.view
+	// Build a read-only view of what the role may use on this agent. It
+	// lives on the stack (no write barriers while the GC runs); only its
+	// reservation list uses a reused scratch slice.
+	var viewRes Resources
+	view := &viewRes
 	view.unreserved = ag.free.unreserved
-	view.reserved = view.reserved[:0]
-	for _, x := range ag.free.reserved {
-		if isSelfOrAncestor(x.role, name) {
-			view.reserved = append(view.reserved, x)
+	if len(ag.free.reserved) > 0 {
+		view.reserved = a.viewReserved[:0]
+		for _, x := range ag.free.reserved {
+			if isSelfOrAncestor(x.role, name) {
+				view.reserved = append(view.reserved, x)
+			}
 		}
+		a.viewReserved = view.reserved[:0]
 	}
 	shrunk := false
 	var guar Quantities
@@ -266,7 +281,6 @@ func (a *Allocator) offerRole(ps *passState, ag *agent, r *role, stage int) bool
 			k := offerKey{ag, fr}
 			if i, ok := ps.offerIdx[k]; ok {
 				ps.offers[i].Resources.Add(res)
-				view.reserved = view.reserved[:0]
 				return true
 			}
 			ps.offerIdx[k] = len(ps.offers)
@@ -278,10 +292,8 @@ func (a *Allocator) offerRole(ps *passState, ag *agent, r *role, stage int) bool
 			Role:        name,
 			Resources:   res,
 		})
-		view.reserved = view.reserved[:0]
 		return true
 	}
-	view.reserved = view.reserved[:0]
 	return false
 }
 

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -188,8 +189,10 @@ func Symlink(target, link string) error {
 	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
 		return fmt.Errorf("sandbox: symlink %s: %w", link, err)
 	}
-	tmp := fmt.Sprintf("%s.tmp%d", link, os.Getpid())
-	_ = os.Remove(tmp)
+	// A unique temporary name: concurrent callers may update the same link.
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := fmt.Sprintf("%s.tmp%x", link, rnd)
 	if err := os.Symlink(target, tmp); err != nil {
 		return fmt.Errorf("sandbox: symlink %s: %w", link, err)
 	}
