@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -44,6 +43,7 @@ type Agent struct {
 	runCtx   context.Context // cancelled when Run returns
 	ready    chan struct{}   // closed once the HTTP listener is bound
 	addr     string          // advertised ip:port, set before ready is closed
+	port     int             // bound port, set before ready is closed
 	stopping chan struct{}   // closed when Run is shutting down
 
 	calls callQueue
@@ -170,6 +170,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("agent: listen: %w", err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
+	a.port = port
 	a.addr = net.JoinHostPort(a.advertisedIP, strconv.Itoa(port))
 	a.mu.Lock()
 	a.info.Port = proto32(int32(port))
@@ -284,5 +285,3 @@ func currentBootID() string {
 	}
 	return strings.TrimSpace(string(b))
 }
-
-var errNotFound = errors.New("not found")

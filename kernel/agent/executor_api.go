@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,20 +19,6 @@ import (
 
 // maxCallBody bounds a call body (an UPDATE may carry data).
 const maxCallBody = 16 << 20
-
-// Call and event types that the generated enums may not name (Mesos added
-// executor heartbeats after the proto Strata's was derived from).
-const (
-	executorCallHeartbeat  = executorpb.Call_Type(4)
-	executorEventHeartbeat = executorpb.Event_Type(9)
-)
-
-// heartbeatSupported reports whether the executor Event enum names
-// HEARTBEAT, so that clients decoding strictly can parse it.
-func heartbeatSupported() bool {
-	_, ok := executorpb.Event_Type_name[int32(executorEventHeartbeat)]
-	return ok
-}
 
 func textError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "text/plain")
@@ -90,7 +77,7 @@ func (a *Agent) executorAPI(w http.ResponseWriter, r *http.Request) {
 		a.executorUpdate(w, call)
 	case executorpb.Call_MESSAGE:
 		a.executorMessage(w, call)
-	case executorCallHeartbeat:
+	case executorpb.Call_HEARTBEAT:
 		w.WriteHeader(http.StatusAccepted)
 	default:
 		textError(w, http.StatusBadRequest, fmt.Sprintf("Failed to validate executor::Call: unsupported call type %v", call.GetType()))
@@ -145,7 +132,7 @@ func (a *Agent) executorSubscribe(w http.ResponseWriter, r *http.Request, call *
 		Subscribed: &executorpb.Event_Subscribed{
 			ExecutorInfo:  e.info,
 			FrameworkInfo: e.fw.info,
-			AgentInfo:     a.info,
+			AgentInfo:     proto.Clone(a.info).(*mesospb.AgentInfo),
 			ContainerId:   &mesospb.ContainerID{Value: proto.String(e.containerID)},
 		},
 	})
@@ -245,9 +232,7 @@ func (a *Agent) streamEvents(w http.ResponseWriter, r *http.Request, conn *execC
 		case <-a.stopping:
 			return
 		case <-hb.C:
-			if heartbeatSupported() {
-				conn.send(&executorpb.Event{Type: executorEventHeartbeat.Enum()})
-			}
+			conn.send(&executorpb.Event{Type: executorpb.Event_HEARTBEAT.Enum()})
 		}
 	}
 }
@@ -282,9 +267,19 @@ func (a *Agent) prepareExecutorStatus(e *executor, in *mesospb.TaskStatus) *meso
 		if cs.ContainerId == nil {
 			cs.ContainerId = &mesospb.ContainerID{Value: proto.String(e.containerID)}
 		}
-		if cs.ExecutorPid == nil && e.pid > 0 {
-			pid := uint32(e.pid)
-			cs.ExecutorPid = &pid
+		if cs.ExecutorPid == nil {
+			pid := e.pid
+			if pid == 0 {
+				// The executor can report before the launch goroutine has
+				// recorded its pid.
+				if s, err := a.cz.Status(context.Background(), e.containerID); err == nil {
+					pid = int(s.GetExecutorPid())
+				}
+			}
+			if pid > 0 {
+				p := uint32(pid)
+				cs.ExecutorPid = &p
+			}
 		}
 		if len(cs.NetworkInfos) == 0 {
 			cs.NetworkInfos = []*mesospb.NetworkInfo{{

@@ -199,6 +199,8 @@ func (e *fakeExec) session() (bool, error) {
 		switch ev.GetType() {
 		case executorpb.Event_SUBSCRIBED:
 			e.subscribed = true
+		case executorpb.Event_HEARTBEAT:
+			fmt.Println("heartbeat")
 		case executorpb.Event_LAUNCH, executorpb.Event_LAUNCH_GROUP:
 			var tasks []*mesospb.TaskInfo
 			if ev.Launch != nil {

@@ -95,6 +95,9 @@ func TestCustomExecutorLifecycle(t *testing.T) {
 	if got := scalarOf(info.GetResources(), "cpus"); got != 2 {
 		t.Fatalf("registered cpus = %v, want the --resources override 2", got)
 	}
+	if reg.GetRegister().GetAddress() != a.Addr() || info.GetHostname() != a.cfg.Hostname {
+		t.Fatalf("REGISTER address %q hostname %q", reg.GetRegister().GetAddress(), info.GetHostname())
+	}
 	if len(info.GetAttributes()) != 2 || reg.GetRegister().GetBootId() == "" {
 		t.Fatalf("REGISTER = %v", reg.GetRegister())
 	}
@@ -214,7 +217,9 @@ func scalarOf(rs []*mesospb.Resource, name string) float64 {
 
 func TestKillMessageAndMonitor(t *testing.T) {
 	m := newTestMaster(t)
-	a := startAgent(t, testConfig(t, m))
+	cfg := testConfig(t, m)
+	cfg.ExecutorHeartbeatInterval = 100 * time.Millisecond
+	a := startAgent(t, cfg)
 	m.waitCall("REGISTER", 10*time.Second, isType(internalpb.AgentCall_REGISTER))
 
 	fi := frameworkInfo(t, "fw-1", false)
@@ -258,6 +263,14 @@ func TestKillMessageAndMonitor(t *testing.T) {
 	if string(msg.GetExecutorMessage().GetData()) != "echo:ping" {
 		t.Fatalf("EXECUTOR_MESSAGE = %v", msg)
 	}
+
+	// Executor heartbeats.
+	eventually(t, 10*time.Second, func() error {
+		if got := readFile(t, a, "/frameworks/fw-1/executors/ex-1/runs/latest/stdout"); !strings.Contains(got, "heartbeat") {
+			return fmt.Errorf("no HEARTBEAT seen by the executor: %q", got)
+		}
+		return nil
+	})
 
 	m.send(killTask("fw-1", "t1"))
 	killed := m.waitUpdate("t1", mesospb.TaskState_TASK_KILLED)
@@ -446,7 +459,8 @@ func TestRestartRecoversCheckpointedExecutors(t *testing.T) {
 	a2 := startAgent(t, cfg)
 	rereg := m.waitCall("REREGISTER", 10*time.Second, isType(internalpb.AgentCall_REREGISTER))
 	rr := rereg.GetReregister()
-	if rr.GetAgentInfo().GetId().GetValue() != m.agentID || rereg.GetAgentId().GetValue() != m.agentID {
+	if rr.GetAgentInfo().GetId().GetValue() != m.agentID || rereg.GetAgentId().GetValue() != m.agentID ||
+		rr.GetAddress() != a2.Addr() || rr.GetBootId() == "" {
 		t.Fatalf("REREGISTER ids: %v", rereg)
 	}
 	tasks := map[string]mesospb.TaskState{}

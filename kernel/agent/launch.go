@@ -121,7 +121,9 @@ func (a *Agent) launch(e *executor) {
 	a.log.Info("executor launched", "framework", sp.fid, "executor", sp.eid, "container", sp.cid, "pid", launched.Pid,
 		"directory", dir)
 	if terminating {
-		go a.destroy(e)
+		// Shut down while it was starting: destroy it now (synchronously,
+		// so that an agent stopping waits for it).
+		a.destroy(e)
 	}
 	a.watch(a.runCtx, e)
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"strata/kernel/agent/checkpoint"
 	"strata/kernel/agent/sandbox"
@@ -298,12 +297,8 @@ func (a *Agent) registrationCall() (*internalpb.AgentCall, bool, error) {
 			AgentInfo:    info,
 			Version:      &ver,
 			Capabilities: agentCapabilities(),
-			BootId:       &a.bootID,
-		}
-		if !setStringField(reg, "address", a.addr) {
-			// The protocol has no address field yet: the master takes the
-			// agent's address from agent_info.
-			info.Hostname = &a.advertisedIP
+			BootId:       proto.String(a.bootID),
+			Address:      proto.String(a.addr),
 		}
 		return &internalpb.AgentCall{Type: internalpb.AgentCall_REGISTER.Enum(), Register: reg}, false, nil
 	}
@@ -312,11 +307,9 @@ func (a *Agent) registrationCall() (*internalpb.AgentCall, bool, error) {
 		AgentInfo:    info,
 		Version:      &ver,
 		Capabilities: agentCapabilities(),
+		Address:      proto.String(a.addr),
+		BootId:       proto.String(a.bootID),
 	}
-	if !setStringField(rereg, "address", a.addr) {
-		info.Hostname = &a.advertisedIP
-	}
-	setStringField(rereg, "boot_id", a.bootID)
 	for _, f := range a.sortedFrameworks() {
 		rereg.Frameworks = append(rereg.Frameworks, f.info)
 		for _, e := range f.sortedExecutors() {
@@ -340,18 +333,6 @@ func (a *Agent) registrationCall() (*internalpb.AgentCall, bool, error) {
 		AgentId:    &mesospb.AgentID{Value: &a.agentID},
 		Reregister: rereg,
 	}, true, nil
-}
-
-// setStringField sets a string field by name if the message has one (the
-// protocol may grow fields this code already knows how to fill).
-func setStringField(m proto.Message, name, value string) bool {
-	r := m.ProtoReflect()
-	fd := r.Descriptor().Fields().ByName(protoreflect.Name(name))
-	if fd == nil || fd.Kind() != protoreflect.StringKind || fd.IsList() {
-		return false
-	}
-	r.Set(fd, protoreflect.ValueOfString(value))
-	return true
 }
 
 // taskForMaster is the Task record sent in REREGISTER, with the status
@@ -425,20 +406,31 @@ func (a *Agent) forgetAgent() {
 	var all []*executor
 	for _, f := range a.frameworks {
 		for _, e := range f.executors {
-			e.failState = f.lostState().Enum()
-			e.failReason = mesospb.TaskStatus_REASON_AGENT_REMOVED.Enum()
-			e.failMessage = "The master removed this agent"
+			if e.state == execTerminated {
+				continue
+			}
+			// The master has written these tasks off already: no updates.
+			e.state = execTerminated
+			if e.regTimer != nil {
+				e.regTimer.Stop()
+			}
+			if e.conn != nil {
+				e.conn.close()
+				e.conn = nil
+			}
 			all = append(all, e)
 		}
 		a.sum.Cleanup(f.id)
 	}
 	a.frameworks = make(map[string]*framework)
+	a.completedFrameworks = nil
 	a.agentID = ""
 	a.info.Id = nil
 	a.mu.Unlock()
 	for _, e := range all {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		_, _ = a.cz.Destroy(ctx, e.containerID)
+		a.cz.Forget(e.containerID)
 		cancel()
 	}
 	_ = removeIfExists(a.layout.MetaLatestLink())

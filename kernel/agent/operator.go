@@ -185,24 +185,29 @@ func (a *Agent) flagList() []*mesospb.Flag {
 
 func (a *Agent) getTasksLocked() *agentpb.Response_GetTasks {
 	out := &agentpb.Response_GetTasks{}
+	clone := func(t *mesospb.Task) *mesospb.Task { return proto.Clone(t).(*mesospb.Task) }
 	for _, f := range a.sortedFrameworks() {
 		for _, e := range append(f.sortedExecutors(), f.completed...) {
 			for _, t := range e.queuedTasks() {
-				out.QueuedTasks = append(out.QueuedTasks, t.t)
+				out.QueuedTasks = append(out.QueuedTasks, clone(t.t))
 			}
 			for _, t := range e.launchedTasks() {
 				if t.terminal() {
-					out.TerminatedTasks = append(out.TerminatedTasks, t.t)
+					out.TerminatedTasks = append(out.TerminatedTasks, clone(t.t))
 				} else {
-					out.LaunchedTasks = append(out.LaunchedTasks, t.t)
+					out.LaunchedTasks = append(out.LaunchedTasks, clone(t.t))
 				}
 			}
-			out.CompletedTasks = append(out.CompletedTasks, e.finished...)
+			for _, t := range e.finished {
+				out.CompletedTasks = append(out.CompletedTasks, clone(t))
+			}
 		}
 	}
 	for _, f := range a.completedFrameworks {
 		for _, e := range f.completed {
-			out.CompletedTasks = append(out.CompletedTasks, e.finished...)
+			for _, t := range e.finished {
+				out.CompletedTasks = append(out.CompletedTasks, clone(t))
+			}
 		}
 	}
 	return out

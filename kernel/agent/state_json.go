@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -227,7 +226,7 @@ func (a *Agent) flags() map[string]string {
 		"ip":                              a.listenIP,
 		"advertise_ip":                    a.advertisedIP,
 		"hostname":                        c.Hostname,
-		"port":                            itoa(c.Port),
+		"port":                            itoa(a.port),
 		"master":                          c.Master,
 		"resources":                       c.Resources,
 		"attributes":                      c.Attributes,
@@ -252,5 +251,3 @@ func (a *Agent) flags() map[string]string {
 func (a *Agent) flagsHandler(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"flags": a.flags()})
 }
-
-func nowSeconds() float64 { return float64(time.Now().UnixNano()) / 1e9 }

@@ -47,7 +47,7 @@ func (a *Allocator) RemoveAgent(id string) error {
 		q := al.res.Quantities()
 		a.uncharge(al.fw, al.role, &q)
 	}
-	ag.allocs = nil
+	ag.allocs, ag.allocFw = nil, nil
 	a.removeAgentFilters(ag)
 	ag.total.subQuantities(&a.total)
 	last := a.agents[len(a.agents)-1]
@@ -168,11 +168,11 @@ func (a *Allocator) RecoverResources(agentID, frameworkID, role string, res Reso
 		// Whole allocation back to an empty agent (a declined or rescinded
 		// offer): hand the record's memory over instead of copying res.
 		ag.free = al.res
-		ag.allocs = slices.Delete(ag.allocs, i, i+1)
+		ag.deleteAlloc(i)
 	} else {
 		al.res.Subtract(res)
 		if al.res.IsEmpty() {
-			ag.allocs = slices.Delete(ag.allocs, i, i+1)
+			ag.deleteAlloc(i)
 		}
 		ag.free.Add(res)
 	}
@@ -215,7 +215,7 @@ func (a *Allocator) UpdateAllocation(agentID, frameworkID, role string, from, to
 	a.charge(fr, &qf, -1)
 	a.charge(fr, &qt, +1)
 	if al.res.IsEmpty() {
-		ag.allocs = slices.Delete(ag.allocs, i, i+1)
+		ag.deleteAlloc(i)
 		a.maybeUntrack(fr)
 	}
 	a.stale = true
@@ -245,9 +245,11 @@ func (a *Allocator) Allocated(agentID, frameworkID, role string) Resources {
 	return Resources{}
 }
 
+// findAllocation returns the index of f's allocation under role on ag, or
+// -1. It scans the compact framework index, not the records.
 func findAllocation(ag *agent, f *framework, role string) int {
-	for i := range ag.allocs {
-		if al := &ag.allocs[i]; al.fw == f && al.role == role {
+	for i, x := range ag.allocFw {
+		if x == f && ag.allocs[i].role == role {
 			return i
 		}
 	}
@@ -259,7 +261,13 @@ func (a *Allocator) allocationFor(ag *agent, f *framework, role string) *allocat
 		return &ag.allocs[i]
 	}
 	ag.allocs = append(ag.allocs, allocation{fw: f, role: role})
+	ag.allocFw = append(ag.allocFw, f)
 	return &ag.allocs[len(ag.allocs)-1]
+}
+
+func (ag *agent) deleteAlloc(i int) {
+	ag.allocs = slices.Delete(ag.allocs, i, i+1)
+	ag.allocFw = slices.Delete(ag.allocFw, i, i+1)
 }
 
 // uncharge removes q from a framework's role accounting and untracks the

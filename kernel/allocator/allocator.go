@@ -3,6 +3,7 @@ package allocator
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 )
@@ -132,6 +133,7 @@ type agent struct {
 	// Hot fields first: a pass touches these for every agent it visits.
 	free     Resources    // total minus everything allocated
 	allocs   []allocation // by value: no allocation per offer in steady state
+	allocFw  []*framework // allocs[i].fw, compact for lookups
 	active   bool
 	hasGPU   bool
 	dirty    bool
@@ -196,7 +198,8 @@ type Allocator struct {
 	fwSeq       uint64
 
 	filterCount int
-	nextExpiry  time.Time
+	filterSeq   uint64
+	expiries    expiryQueue
 
 	stats Stats
 
@@ -228,6 +231,11 @@ func New(cfg Config) *Allocator {
 	}
 	if a.minAlloc == nil {
 		a.minAlloc = DefaultMinAllocatable()
+	} else {
+		a.minAlloc = make([]Quantities, len(cfg.MinAllocatable))
+		for i, q := range cfg.MinAllocatable {
+			a.minAlloc[i] = q.Clone()
+		}
 	}
 	for _, n := range cfg.FairnessExcluded {
 		a.excluded[n] = true
@@ -257,7 +265,7 @@ func (a *Allocator) UpdateWeights(weights map[string]float64) error {
 		if err := validRole(r); err != nil || r == Unreserved {
 			return fmt.Errorf("allocator: update weights: role %q: %w", r, ErrInvalid)
 		}
-		if !(w > 0) {
+		if !(w > 0) || math.IsInf(w, 1) {
 			return fmt.Errorf("allocator: update weights: role %q weight %v: %w", r, w, ErrInvalid)
 		}
 	}
@@ -289,8 +297,10 @@ func (a *Allocator) markDirty(ag *agent) {
 // previous passes could not: something changed since, or a refusal
 // filter expired, and some active framework wants offers for some role.
 func (a *Allocator) HasWork(now time.Time) bool {
-	if !a.globalDirty && len(a.dirtyAgents) == 0 && (a.filterCount == 0 || now.Before(a.nextExpiry)) {
-		return false
+	if !a.globalDirty && len(a.dirtyAgents) == 0 {
+		if at, ok := a.NextExpiry(); !ok || now.Before(at) {
+			return false
+		}
 	}
 	for _, f := range a.frameworks {
 		if !f.active {
@@ -303,9 +313,4 @@ func (a *Allocator) HasWork(now time.Time) bool {
 		}
 	}
 	return false
-}
-
-// NextExpiry returns when the earliest refusal filter expires, if any.
-func (a *Allocator) NextExpiry() (time.Time, bool) {
-	return a.nextExpiry, a.filterCount > 0
 }

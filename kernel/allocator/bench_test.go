@@ -32,7 +32,7 @@ var benchAgentResources = MustParseResources("cpus:16;mem:65536;disk:512000;port
 
 var benchTask = MustParseResources("cpus:0.1;mem:32")
 
-func logBenchEnv(b *testing.B) {
+func logBenchEnv() {
 	benchEnvOnce.Do(func() {
 		sha := os.Getenv("STRATA_GIT_SHA")
 		if bi, ok := debug.ReadBuildInfo(); ok && sha == "" {
@@ -45,8 +45,10 @@ func logBenchEnv(b *testing.B) {
 		if sha == "" {
 			sha = "unknown"
 		}
-		b.Logf("go=%s GOMAXPROCS=%d NumCPU=%d git=%s (cpu model: see the cpu: header line)",
-			runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), sha)
+		// Printed (not logged) so it shows without -v; the CPU model is in
+		// go test's "cpu:" header line.
+		fmt.Printf("allocator bench: go=%s GOMAXPROCS=%d NumCPU=%d git=%s agent=%s task=%s\n",
+			runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), sha, benchAgentResources, benchTask)
 	})
 }
 
@@ -126,7 +128,7 @@ func (t *cycleTimer) report(b *testing.B, placements int) {
 // everything is offered (one offer per agent). Offers are recovered
 // between iterations, outside the timed region.
 func BenchmarkFullCycle(b *testing.B) {
-	logBenchEnv(b)
+	logBenchEnv()
 	for _, n := range benchAgents {
 		for _, f := range benchFrameworks {
 			b.Run(fmt.Sprintf("agents=%d/frameworks=%d", n, f), func(b *testing.B) {
@@ -139,7 +141,7 @@ func BenchmarkFullCycle(b *testing.B) {
 // BenchmarkFullCycleReuseOffers is the largest full cycle with
 // Config.ReuseOffers, i.e. without allocating the offer slice every pass.
 func BenchmarkFullCycleReuseOffers(b *testing.B) {
-	logBenchEnv(b)
+	logBenchEnv()
 	const n, f = 10000, 100
 	b.Run(fmt.Sprintf("agents=%d/frameworks=%d", n, f), func(b *testing.B) {
 		a := benchCluster(b, n, f)
@@ -199,7 +201,7 @@ func benchRecoverAllOffers(b *testing.B, a *Allocator, offers []Offer) {
 // allocation interval per cycle. The timed region is the allocator work of
 // a cycle: the pass plus the recoveries. placements/s counts tasks.
 func BenchmarkAcceptLoop(b *testing.B) {
-	logBenchEnv(b)
+	logBenchEnv()
 	const tasksPerOffer = 10
 	for _, n := range benchAgents {
 		for _, f := range benchFrameworks {
@@ -227,7 +229,7 @@ func BenchmarkAcceptLoop(b *testing.B) {
 					}
 					ct.stop()
 					now = now.Add(time.Second)
-					if len(offers) == 0 { // cluster full: start over
+					if len(offers) == 0 && a.filterCount == 0 { // cluster full: start over
 						b.StopTimer()
 						a = benchCluster(b, n, f)
 						a.cfg.Clock = func() time.Time { return now }
@@ -243,7 +245,7 @@ func BenchmarkAcceptLoop(b *testing.B) {
 // BenchmarkEventPass measures the event-driven path: one agent's
 // resources come back and a targeted pass re-offers them.
 func BenchmarkEventPass(b *testing.B) {
-	logBenchEnv(b)
+	logBenchEnv()
 	for _, n := range benchAgents {
 		f := 100
 		b.Run(fmt.Sprintf("agents=%d/frameworks=%d", n, f), func(b *testing.B) {

@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -17,6 +18,134 @@ type filterKey struct {
 type refusal struct {
 	refused Resources
 	expires time.Time
+	seq     uint64 // identifies the filter in the expiry queue
+}
+
+// expiry is an entry of the allocator's expiry queue. Entries whose filter
+// was already removed (revive, deactivation, agent change) are skipped
+// when they surface.
+type expiry struct {
+	at  int64 // expiry, Unix nanoseconds
+	seq uint64
+	f   *framework
+	key filterKey
+}
+
+func (e *expiry) before(o *expiry) bool {
+	if e.at != o.at {
+		return e.at < o.at
+	}
+	return e.seq < o.seq
+}
+
+// expiryQueue orders filter expiries. Most filters share one duration and
+// the clock only moves forward, so they arrive in expiry order: those go
+// to a FIFO (O(1), no reordering). The rest go to a binary min-heap.
+type expiryQueue struct {
+	fifo []expiry
+	head int
+	heap []expiry
+}
+
+func (q *expiryQueue) len() int { return len(q.fifo) - q.head + len(q.heap) }
+
+func (q *expiryQueue) push(e expiry) {
+	if n := len(q.fifo); n == q.head || !e.before(&q.fifo[n-1]) {
+		q.fifo = append(q.fifo, e)
+		return
+	}
+	h := append(q.heap, e)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h[i].before(&h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	q.heap = h
+}
+
+// peek returns the earliest entry, or nil.
+func (q *expiryQueue) peek() *expiry {
+	var best *expiry
+	if q.head < len(q.fifo) {
+		best = &q.fifo[q.head]
+	}
+	if len(q.heap) > 0 && (best == nil || q.heap[0].before(best)) {
+		best = &q.heap[0]
+	}
+	return best
+}
+
+func (q *expiryQueue) pop() expiry {
+	if q.head < len(q.fifo) && (len(q.heap) == 0 || q.fifo[q.head].before(&q.heap[0])) {
+		e := q.fifo[q.head]
+		q.fifo[q.head] = expiry{}
+		q.head++
+		if q.head == len(q.fifo) {
+			q.fifo, q.head = q.fifo[:0], 0
+		} else if q.head > 1024 && q.head*2 > len(q.fifo) {
+			n := copy(q.fifo, q.fifo[q.head:])
+			clear(q.fifo[n:])
+			q.fifo, q.head = q.fifo[:n], 0
+		}
+		return e
+	}
+	h := q.heap
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h[n] = expiry{}
+	h = h[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && h[l].before(&h[m]) {
+			m = l
+		}
+		if r < n && h[r].before(&h[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	q.heap = h
+	return top
+}
+
+func (q *expiryQueue) reset() {
+	clear(q.fifo)
+	clear(q.heap)
+	q.fifo, q.head, q.heap = q.fifo[:0], 0, q.heap[:0]
+}
+
+// rebuildExpiries drops stale queue entries once they outnumber live
+// filters (e.g. after many revives of long filters).
+func (a *Allocator) rebuildExpiries() {
+	var live []expiry
+	for _, f := range a.frameworks {
+		for k, fs := range f.filters {
+			for _, r := range fs {
+				live = append(live, expiry{at: r.expires.UnixNano(), seq: r.seq, f: f, key: k})
+			}
+		}
+	}
+	slices.SortFunc(live, func(x, y expiry) int {
+		switch {
+		case x.before(&y):
+			return -1
+		case y.before(&x):
+			return 1
+		}
+		return 0
+	})
+	a.expiries.reset()
+	for _, e := range live {
+		a.expiries.push(e)
+	}
 }
 
 // refuseDuration turns refuse_seconds into a filter duration following
@@ -49,11 +178,23 @@ func (a *Allocator) addFilter(f *framework, role string, ag *agent, res Resource
 		f.filters = map[filterKey][]refusal{}
 	}
 	k := filterKey{role, ag}
-	f.filters[k] = append(f.filters[k], refusal{refused: res.Clone(), expires: expires})
-	if a.filterCount == 0 || expires.Before(a.nextExpiry) {
-		a.nextExpiry = expires
-	}
+	a.filterSeq++
+	f.filters[k] = append(f.filters[k], refusal{refused: res.Clone(), expires: expires, seq: a.filterSeq})
+	a.expiries.push(expiry{at: expires.UnixNano(), seq: a.filterSeq, f: f, key: k})
 	a.filterCount++
+	if a.expiries.len() > 2*a.filterCount+64 {
+		a.rebuildExpiries()
+	}
+}
+
+// NextExpiry returns when the earliest refusal filter expires, if any
+// (possibly a little early, when that filter was already removed).
+func (a *Allocator) NextExpiry() (time.Time, bool) {
+	e := a.expiries.peek()
+	if a.filterCount == 0 || e == nil {
+		return time.Time{}, false
+	}
+	return time.Unix(0, e.at), true
 }
 
 // isFiltered reports whether one of f's live filters for (role, agent)
@@ -74,37 +215,27 @@ func isFiltered(f *framework, role string, ag *agent, offer *Resources, now time
 // expireFilters drops filters that expired by now and marks their agents
 // for reconsideration.
 func (a *Allocator) expireFilters(now time.Time) {
-	if a.filterCount == 0 || now.Before(a.nextExpiry) {
+	if a.filterCount == 0 {
+		a.expiries.reset()
 		return
 	}
-	var next time.Time
-	count := 0
-	for _, f := range a.frameworks {
-		for k, fs := range f.filters {
-			kept := fs[:0]
-			for _, r := range fs {
-				if now.Before(r.expires) {
-					kept = append(kept, r)
-					if count == 0 || r.expires.Before(next) {
-						next = r.expires
-					}
-					count++
-				}
-			}
-			if len(kept) == len(fs) {
-				continue
-			}
-			clear(fs[len(kept):])
-			if len(kept) == 0 {
-				delete(f.filters, k)
-			} else {
-				f.filters[k] = kept
-			}
-			a.markDirty(k.agent)
+	nowNano := now.UnixNano()
+	for e := a.expiries.peek(); e != nil && e.at <= nowNano; e = a.expiries.peek() {
+		e := a.expiries.pop()
+		fs := e.f.filters[e.key]
+		i := slices.IndexFunc(fs, func(r refusal) bool { return r.seq == e.seq })
+		if i < 0 {
+			continue // already removed
 		}
+		fs = slices.Delete(fs, i, i+1)
+		if len(fs) == 0 {
+			delete(e.f.filters, e.key)
+		} else {
+			e.f.filters[e.key] = fs
+		}
+		a.filterCount--
+		a.markDirty(e.key.agent)
 	}
-	a.filterCount = count
-	a.nextExpiry = next
 }
 
 // dropFilters removes f's filters for role and marks the agents dirty.

@@ -182,3 +182,44 @@ func TestExpiryPassDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestExpiryQueueOrderAndCompaction(t *testing.T) {
+	h := newHarness(t, Config{})
+	for i := range 10 {
+		h.agent(fmt.Sprintf("a%d", i), "cpus:1;mem:64")
+	}
+	h.fw("f", "r")
+	// Decline with decreasing durations: expiries arrive out of order and
+	// take the heap path.
+	offers := h.allocate()
+	for i, o := range offers {
+		h.decline(o, &Filter{RefuseSeconds: float64(20 - i)})
+	}
+	checkInvariants(t, h.a)
+	for step := 1; step <= 20; step++ {
+		h.advance(time.Second)
+		got := len(h.a.AllocatePending(h.now))
+		want := 0
+		if step >= 11 {
+			want = 1 // one filter (20-i seconds) expires per second
+		}
+		if got != want {
+			t.Fatalf("t+%ds: %d offers, want %d", step, got, want)
+		}
+		checkInvariants(t, h.a)
+	}
+	// Many revives of long filters leave stale queue entries; the queue is
+	// rebuilt before they pile up.
+	for range 50 {
+		for _, o := range h.allocate() {
+			h.decline(o, &Filter{RefuseSeconds: 3600})
+		}
+		if err := h.a.Revive("f"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := h.a.expiries.len(); n > 2*h.a.filterCount+64+1 {
+		t.Fatalf("expiry queue holds %d entries for %d filters", n, h.a.filterCount)
+	}
+	checkInvariants(t, h.a)
+}

@@ -76,11 +76,12 @@ func (a *Allocator) RemoveFramework(id string) error {
 		return fmt.Errorf("allocator: remove framework %s: %w", id, ErrUnknownFramework)
 	}
 	for _, ag := range a.agents {
-		kept := ag.allocs[:0]
-		for i := range ag.allocs {
+		if !slices.Contains(ag.allocFw, f) {
+			continue
+		}
+		for i := len(ag.allocs) - 1; i >= 0; i-- {
 			al := &ag.allocs[i]
 			if al.fw != f {
-				kept = append(kept, *al)
 				continue
 			}
 			ag.free.Add(al.res)
@@ -88,17 +89,15 @@ func (a *Allocator) RemoveFramework(id string) error {
 			if fr := f.roles[al.role]; fr != nil {
 				a.charge(fr, &q, -1)
 			}
+			ag.deleteAlloc(i)
 		}
-		if len(kept) != len(ag.allocs) {
-			clear(ag.allocs[len(kept):])
-			ag.allocs = kept
-			a.markDirty(ag)
-		}
+		a.markDirty(ag)
 	}
 	for _, fr := range f.roles {
 		a.untrack(fr)
 	}
 	a.filterCount -= countFilters(f)
+	f.filters = nil
 	delete(a.frameworks, id)
 	return nil
 }

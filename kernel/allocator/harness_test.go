@@ -99,8 +99,14 @@ func checkInvariants(t *testing.T, a *Allocator) {
 	held := map[*fwRole]*Quantities{}
 	for _, ag := range a.agents {
 		sum := ag.free.Clone()
+		if len(ag.allocFw) != len(ag.allocs) {
+			t.Fatalf("agent %s: %d allocations, %d index entries", ag.id, len(ag.allocs), len(ag.allocFw))
+		}
 		for i := range ag.allocs {
 			al := &ag.allocs[i]
+			if ag.allocFw[i] != al.fw {
+				t.Fatalf("agent %s: index entry %d is stale", ag.id, i)
+			}
 			sum.Add(al.res)
 			if al.res.IsEmpty() {
 				t.Fatalf("agent %s: empty allocation record for %s/%s", ag.id, al.fw.id, al.role)
@@ -167,5 +173,29 @@ func checkInvariants(t *testing.T, a *Allocator) {
 	}
 	if filters != a.filterCount {
 		t.Fatalf("filter count %d, actual %d", a.filterCount, filters)
+	}
+	// Every live filter is in the expiry queue, which is a valid heap.
+	queued := map[uint64]bool{}
+	q := &a.expiries
+	for i := range q.heap {
+		queued[q.heap[i].seq] = true
+		if p := (i - 1) / 2; i > 0 && q.heap[i].before(&q.heap[p]) {
+			t.Fatalf("expiry heap is not a heap at %d", i)
+		}
+	}
+	for i := q.head; i < len(q.fifo); i++ {
+		queued[q.fifo[i].seq] = true
+		if i > q.head && q.fifo[i].before(&q.fifo[i-1]) {
+			t.Fatalf("expiry FIFO out of order at %d", i)
+		}
+	}
+	for _, f := range a.frameworks {
+		for _, fs := range f.filters {
+			for _, r := range fs {
+				if !queued[r.seq] {
+					t.Fatalf("filter %d of %s not queued for expiry", r.seq, f.id)
+				}
+			}
+		}
 	}
 }

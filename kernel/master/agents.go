@@ -187,11 +187,16 @@ func (m *Master) attachAgent(call *internalpb.AgentCall, stream *eventStream) (*
 	}
 
 	wasUnreachable := !m.unreachableAgents[id].IsZero()
+	// prior is what the master tracked on a registered agent that comes back on a new stream; nil
+	// when the agent was not registered (new, recovered from the registry, or unreachable).
+	var prior map[string]map[string]*task
 	if old := m.agents[id]; old != nil {
-		// A new stream replaces the old one; the agent's state is rebuilt from what it reports.
+		// A new stream replaces the old one; the agent's state is rebuilt from what it reports,
+		// reconciled against prior.
 		if old.stream != nil {
 			old.stream.close("agent re-registered")
 		}
+		prior = old.tasks
 		m.removeAgentState(old)
 	}
 	ip, _, _ := net.SplitHostPort(address)
@@ -234,7 +239,7 @@ func (m *Master) attachAgent(call *internalpb.AgentCall, stream *eventStream) (*
 
 	var killTasks []*mesospb.TaskID
 	if re {
-		killTasks = m.adoptAgentState(a, call.GetReregister(), wasUnreachable, now)
+		killTasks = m.adoptAgentState(a, call.GetReregister(), wasUnreachable, prior, now)
 	}
 	for _, fw := range m.frameworks {
 		for _, t := range fw.tasks {
@@ -273,8 +278,12 @@ func (m *Master) attachAgent(call *internalpb.AgentCall, stream *eventStream) (*
 }
 
 // adoptAgentState rebuilds the master's view of a re-registering agent's frameworks, executors and
-// tasks, and returns the tasks the agent must kill. m.mu is held.
-func (m *Master) adoptAgentState(a *agent, r *internalpb.AgentCall_Reregister, wasUnreachable bool, now time.Time) []*mesospb.TaskID {
+// tasks, and returns the tasks the agent must kill. prior holds the tasks the master tracked on the
+// agent when it was registered already (nil otherwise): for such an agent the master's view wins,
+// so a reported task it does not track (e.g. one it declared LOST when the agent's stream broke) is
+// killed, and a tracked task the agent does not report is gone (DROPPED, or LOST for frameworks
+// that are not partition aware). m.mu is held.
+func (m *Master) adoptAgentState(a *agent, r *internalpb.AgentCall_Reregister, wasUnreachable bool, prior map[string]map[string]*task, now time.Time) []*mesospb.TaskID {
 	infos := map[string]*mesospb.FrameworkInfo{}
 	for _, fi := range r.GetFrameworks() {
 		infos[fi.GetId().GetValue()] = fi
@@ -295,6 +304,7 @@ func (m *Master) adoptAgentState(a *agent, r *internalpb.AgentCall_Reregister, w
 		fw := m.newFramework(proto.Clone(fi).(*mesospb.FrameworkInfo), now)
 		fw.recovered = true
 		m.allocatorAddOrUpdateFramework(fw)
+		m.operatorFrameworkEvent(fw, true)
 		m.disconnectFramework(fw, now)
 		return fw
 	}
@@ -319,11 +329,34 @@ func (m *Master) adoptAgentState(a *agent, r *internalpb.AgentCall_Reregister, w
 			kill = append(kill, tk.TaskId)
 			continue
 		}
+		p := prior[fwid][tk.GetTaskId().GetValue()]
+		if p != nil {
+			delete(prior[fwid], tk.GetTaskId().GetValue())
+			if p.fw != fw {
+				p = nil
+			}
+		}
 		if isTerminal(tk.GetState()) {
+			// The agent still holds an unacknowledged terminal update: keep the master's record
+			// until the framework acknowledges it. Its resources are free already.
+			if p != nil {
+				p.agent, p.released = a, true
+				p.t.State = tk.GetState().Enum()
+				fw.tasks[p.id()] = p
+				if a.tasks[fwid] == nil {
+					a.tasks[fwid] = map[string]*task{}
+				}
+				a.tasks[fwid][p.id()] = p
+			}
 			continue
 		}
 		if wasUnreachable && !fw.partitionAware() {
 			// Non-partition-aware frameworks were told LOST: the task must not come back.
+			kill = append(kill, tk.TaskId)
+			continue
+		}
+		if prior != nil && p == nil {
+			// The framework was already told this task is terminal: it must not come back.
 			kill = append(kill, tk.TaskId)
 			continue
 		}
@@ -337,6 +370,17 @@ func (m *Master) adoptAgentState(a *agent, r *internalpb.AgentCall_Reregister, w
 		role := allocationRole(tk.GetResources(), fw)
 		t := &task{t: proto.Clone(tk).(*mesospb.Task), fw: fw, agent: a, res: toAlloc(tk.GetResources()), role: role}
 		t.t.AgentId = &mesospb.AgentID{Value: proto.String(a.id)}
+		if p != nil {
+			// Keep what only the master knows: a kill waiting for the agent, the update being
+			// delivered, and the status history.
+			t.killPending = p.killPending
+			if t.t.StatusUpdateState == nil {
+				t.t.StatusUpdateState, t.t.StatusUpdateUuid = p.t.StatusUpdateState, p.t.StatusUpdateUuid
+			}
+			if len(t.t.Statuses) == 0 {
+				t.t.Statuses = p.t.Statuses
+			}
+		}
 		fw.tasks[t.id()] = t
 		if a.tasks[fwid] == nil {
 			a.tasks[fwid] = map[string]*task{}
@@ -346,6 +390,18 @@ func (m *Master) adoptAgentState(a *agent, r *internalpb.AgentCall_Reregister, w
 			m.log.Warn("allocator task allocation", "agent_id", a.id, "task_id", t.id(), "err", err)
 		}
 		m.operatorTaskAdded(t)
+	}
+	// Tracked tasks the agent did not report are not running there.
+	for fwid, byTask := range prior {
+		for _, p := range byTask {
+			if fw := m.frameworks[fwid]; fw == nil || fw != p.fw {
+				continue
+			}
+			if !isTerminal(p.t.GetState()) {
+				m.transitionTask(p, mesospb.TaskState_TASK_DROPPED, mesospb.TaskStatus_REASON_RECONCILIATION, "Reconciliation: task unknown to the agent", now)
+			}
+			m.completeTask(p)
+		}
 	}
 	return kill
 }
@@ -419,7 +475,7 @@ func (m *Master) removeAgentState(a *agent) {
 func (m *Master) agentStreamEnded(a *agent, stream *eventStream) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if a.stream != stream || m.agents[a.id] != a {
+	if a.stream != stream || m.agents[a.id] != a || m.stopping {
 		return
 	}
 	a.stream, a.streamID = nil, ""
@@ -429,15 +485,21 @@ func (m *Master) agentStreamEnded(a *agent, stream *eventStream) {
 		m.removeOffer(o, true)
 	}
 	now := time.Now()
-	// Tasks of frameworks that do not checkpoint cannot survive an agent restart.
+	// Tasks and executors of frameworks that do not checkpoint cannot survive an agent restart:
+	// they are LOST at once (for partition-aware frameworks too, as in Mesos).
 	for fwid, byTask := range a.tasks {
 		fw := m.frameworks[fwid]
 		if fw == nil || fw.info.GetCheckpoint() {
 			continue
 		}
 		for _, t := range byTask {
-			m.transitionTask(t, mesospb.TaskState_TASK_GONE, mesospb.TaskStatus_REASON_AGENT_DISCONNECTED, "Agent "+a.id+" disconnected", now)
+			m.transitionTask(t, mesospb.TaskState_TASK_LOST, mesospb.TaskStatus_REASON_AGENT_DISCONNECTED, "Agent "+a.id+" disconnected", now)
 			m.completeTask(t)
+		}
+	}
+	for fwid := range a.executors {
+		if fw := m.frameworks[fwid]; fw != nil && !fw.info.GetCheckpoint() {
+			m.removeExecutorsOf(a, fwid)
 		}
 	}
 	m.log.Warn("agent disconnected", "agent_id", a.id)

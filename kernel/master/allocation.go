@@ -175,7 +175,6 @@ func (m *Master) allocate() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
-	m.expireOffers(now)
 	start := time.Now()
 	offers := m.alloc.AllocatePending(now)
 	m.metrics.allocationSeconds.Observe(time.Since(start).Seconds())
@@ -214,6 +213,9 @@ func (m *Master) sendOffers(decisions []allocator.Offer, now time.Time) {
 			msg.ExecutorIds = append(msg.ExecutorIds, &mesospb.ExecutorID{Value: proto.String(eid)})
 		}
 		o := &offer{id: id, msg: msg, fw: fw, agent: a, role: d.Role, res: d.Resources, created: now}
+		if m.cfg.OfferTimeout > 0 {
+			o.expiry = time.AfterFunc(m.cfg.OfferTimeout, func() { m.offerExpired(id) })
+		}
 		m.offers[id] = o
 		fw.offers[id] = o
 		a.offers[id] = o
@@ -248,20 +250,20 @@ func (m *Master) removeOffer(o *offer, rescind bool) {
 
 // dropOffer forgets an offer without touching its resources. m.mu is held.
 func (m *Master) dropOffer(o *offer) {
+	if o.expiry != nil {
+		o.expiry.Stop()
+	}
 	delete(m.offers, o.id)
 	delete(o.fw.offers, o.id)
 	delete(o.agent.offers, o.id)
 }
 
-// expireOffers rescinds offers held longer than the offer timeout. m.mu is held.
-func (m *Master) expireOffers(now time.Time) {
-	if m.cfg.OfferTimeout <= 0 {
-		return
-	}
-	for _, o := range m.offers {
-		if now.Sub(o.created) >= m.cfg.OfferTimeout {
-			m.removeOffer(o, true)
-		}
+// offerExpired rescinds an offer held for the whole offer timeout, if it is still outstanding.
+func (m *Master) offerExpired(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o := m.offers[id]; o != nil && !m.stopping {
+		m.removeOffer(o, true)
 	}
 }
 

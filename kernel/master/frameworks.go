@@ -159,6 +159,9 @@ func (m *Master) attachFramework(info *mesospb.FrameworkInfo, suppressed []strin
 		return nil, "Framework has been removed"
 	}
 	fw := m.frameworks[id]
+	// Operator subscribers hear FRAMEWORK_ADDED for a framework this master did not know, and
+	// FRAMEWORK_UPDATED for a failover (as Mesos does, without its MESOS-9470 quirk).
+	added := fw == nil
 	switch {
 	case id == "":
 		id = fmt.Sprintf("%s-%04d", m.id, m.nextFrameworkID)
@@ -209,7 +212,7 @@ func (m *Master) attachFramework(info *mesospb.FrameworkInfo, suppressed []strin
 			MasterInfo:               m.info,
 		},
 	})
-	m.operatorFrameworkEvent(fw, true)
+	m.operatorFrameworkEvent(fw, added)
 	return fw, ""
 }
 
@@ -275,8 +278,10 @@ func (m *Master) frameworkStreamEnded(fw *framework, stream *eventStream) {
 		return // replaced by a newer subscription
 	}
 	fw.stream, fw.streamID = nil, ""
-	if m.frameworks[fw.id] != fw {
-		return // removed meanwhile
+	if m.frameworks[fw.id] != fw || m.stopping {
+		// Removed meanwhile, or the master is shutting down: that is no disconnection, and the
+		// next master starts the failover clock when it recovers the framework.
+		return
 	}
 	m.disconnectFramework(fw, time.Now())
 }
@@ -304,7 +309,7 @@ func (m *Master) failoverExpired(id string, since time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	fw := m.frameworks[id]
-	if fw == nil || fw.connected || !fw.unregisteredTime.Equal(since) {
+	if fw == nil || fw.connected || !fw.unregisteredTime.Equal(since) || m.stopping {
 		return
 	}
 	m.removeFramework(fw, "failover timeout expired")

@@ -19,9 +19,10 @@ func (m *Master) accept(fw *framework, acc *schedulerpb.Call_Accept) {
 	filter := filterFrom(acc.GetFilters())
 	offers, invalid := m.validateOffers(fw, acc.GetOfferIds())
 	if invalid != "" {
+		// The offers are used up, but the framework did not refuse anything: no filter.
 		for _, o := range offers {
 			m.dropOffer(o)
-			_ = m.alloc.RecoverResources(o.agent.id, fw.id, o.role, o.res, filter)
+			_ = m.alloc.RecoverResources(o.agent.id, fw.id, o.role, o.res, nil)
 		}
 		m.dropLaunches(fw, acc.GetOperations(), invalid, now)
 		m.triggerAllocation()
@@ -92,7 +93,7 @@ func (m *Master) dropLaunches(fw *framework, ops []*mesospb.Offer_Operation, why
 	state := forFramework(fw, mesospb.TaskState_TASK_DROPPED)
 	send := func(ti *mesospb.TaskInfo) {
 		st := masterStatus(ti.GetTaskId().GetValue(), ti.GetAgentId().GetValue(), state, mesospb.TaskStatus_REASON_INVALID_OFFERS, why, now)
-		m.forwardUpdate(fw, st, state)
+		m.sendUpdate(fw, st)
 	}
 	for _, op := range ops {
 		for _, ti := range op.GetLaunch().GetTaskInfos() {
@@ -107,7 +108,7 @@ func (m *Master) dropLaunches(fw *framework, ops []*mesospb.Offer_Operation, why
 // taskError rejects one task with TASK_ERROR. m.mu is held.
 func (m *Master) taskError(fw *framework, ti *mesospb.TaskInfo, reason mesospb.TaskStatus_Reason, msg string, now time.Time) {
 	st := masterStatus(ti.GetTaskId().GetValue(), ti.GetAgentId().GetValue(), mesospb.TaskState_TASK_ERROR, reason, msg, now)
-	m.forwardUpdate(fw, st, mesospb.TaskState_TASK_ERROR)
+	m.sendUpdate(fw, st)
 	m.metrics.tasksRejected.Inc()
 }
 

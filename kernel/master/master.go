@@ -70,6 +70,9 @@ type Master struct {
 
 	allocTrigger chan struct{}
 	addr         string // bound host:port once serving
+	// stopping is set once Serve begins shutting down: streams that end from then on are the
+	// master going away, not frameworks or agents disconnecting.
+	stopping bool
 }
 
 // New creates a master from cfg. When st is nil the master opens an SQLite registry in cfg.WorkDir.
@@ -226,6 +229,7 @@ func (m *Master) triggerAllocation() {
 func (m *Master) closeAllStreams(reason string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.stopping = true
 	for _, fw := range m.frameworks {
 		if fw.stream != nil {
 			fw.stream.close(reason)

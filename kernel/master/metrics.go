@@ -70,15 +70,46 @@ func newMetrics(m *Master) *metrics {
 	reg.MustRegister(mt.requests, mt.schedulerCalls, mt.statusUpdates, mt.acknowledgements, mt.offersSent,
 		mt.offersDeclined, mt.offersRescinded, mt.tasksLaunched, mt.tasksRejected, mt.allocationSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gauge := func(name, help string, f func() float64) {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help}, f))
-	}
-	gauge("agents", "Registered agents.", func() float64 { return m.snapshotValue("master/slaves_active") })
-	gauge("frameworks", "Active frameworks.", func() float64 { return m.snapshotValue("master/frameworks_active") })
-	gauge("outstanding_offers", "Offers not yet used or declined.", func() float64 { return m.snapshotValue("master/outstanding_offers") })
-	gauge("tasks_running", "Tasks in TASK_RUNNING.", func() float64 { return m.snapshotValue("master/tasks_running") })
-	gauge("elected", "1 if this master leads.", func() float64 { return m.snapshotValue("master/elected") })
+	reg.MustRegister(newSnapshotCollector(m, ns, sub))
 	return mt
+}
+
+// snapshotCollector exports gauges from the /metrics/snapshot values, taking one snapshot per
+// scrape.
+type snapshotCollector struct {
+	m      *Master
+	gauges []snapshotGauge
+}
+
+type snapshotGauge struct {
+	desc *prometheus.Desc
+	key  string
+}
+
+func newSnapshotCollector(m *Master, ns, sub string) *snapshotCollector {
+	c := &snapshotCollector{m: m}
+	add := func(name, help, key string) {
+		c.gauges = append(c.gauges, snapshotGauge{prometheus.NewDesc(prometheus.BuildFQName(ns, sub, name), help, nil, nil), key})
+	}
+	add("agents", "Active agents.", "master/slaves_active")
+	add("frameworks", "Active frameworks.", "master/frameworks_active")
+	add("outstanding_offers", "Offers not yet used or declined.", "master/outstanding_offers")
+	add("tasks_running", "Tasks in TASK_RUNNING.", "master/tasks_running")
+	add("elected", "1 if this master leads.", "master/elected")
+	return c
+}
+
+func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, g := range c.gauges {
+		ch <- g.desc
+	}
+}
+
+func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
+	snap := c.m.metricsSnapshot()
+	for _, g := range c.gauges {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, snap[g.key])
+	}
 }
 
 func (mt *metrics) handler() http.Handler {

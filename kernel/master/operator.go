@@ -49,20 +49,83 @@ func (m *Master) handleOperator(c *gin.Context) {
 		m.operatorSubscribe(c, cd)
 		return
 	}
-	resp, code, errMsg := m.operatorCall(call)
+	body, code, errMsg := m.operatorCall(call, cd)
 	switch {
 	case errMsg != "":
 		textError(c, code, "%s", errMsg)
-	case resp == nil:
+	case body == nil:
 		c.Status(code)
 	default:
-		writeMessage(c, cd, resp)
+		c.Data(code, cd.ContentType(), body)
 	}
 }
 
-// operatorCall answers one non-streaming operator call: a response, or a status with no body, or an
-// error status with a message.
-func (m *Master) operatorCall(call *masterpb.Call) (*masterpb.Response, int, string) {
+// operatorCall answers one non-streaming operator call: an encoded response, or a status with no
+// body, or an error status with a message.
+func (m *Master) operatorCall(call *masterpb.Call, cd codec.Codec) ([]byte, int, string) {
+	var resp *masterpb.Response
+	code, errMsg := http.StatusOK, ""
+	switch call.GetType() {
+	case masterpb.Call_GET_STATE, masterpb.Call_GET_AGENTS, masterpb.Call_GET_FRAMEWORKS, masterpb.Call_GET_EXECUTORS,
+		masterpb.Call_GET_TASKS, masterpb.Call_GET_ROLES, masterpb.Call_GET_WEIGHTS:
+		// These answers point into live task and framework records, which change under m.mu, so
+		// they are encoded before the lock is released.
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		resp = m.stateQuery(call.GetType())
+	default:
+		resp, code, errMsg = m.operatorResponse(call)
+	}
+	if errMsg != "" || resp == nil {
+		return nil, code, errMsg
+	}
+	b, err := cd.Marshal(resp)
+	if err != nil {
+		return nil, http.StatusInternalServerError, "Failed to encode response: " + err.Error()
+	}
+	return b, code, ""
+}
+
+// stateQuery answers the calls that read the cluster state. m.mu is held.
+func (m *Master) stateQuery(t masterpb.Call_Type) *masterpb.Response {
+	resp := &masterpb.Response{}
+	switch t {
+	case masterpb.Call_GET_STATE:
+		resp.Type, resp.GetState = masterpb.Response_GET_STATE.Enum(), m.getState()
+	case masterpb.Call_GET_AGENTS:
+		resp.Type, resp.GetAgents = masterpb.Response_GET_AGENTS.Enum(), m.getAgents()
+	case masterpb.Call_GET_FRAMEWORKS:
+		resp.Type, resp.GetFrameworks = masterpb.Response_GET_FRAMEWORKS.Enum(), m.getFrameworks()
+	case masterpb.Call_GET_EXECUTORS:
+		resp.Type, resp.GetExecutors = masterpb.Response_GET_EXECUTORS.Enum(), m.getExecutors()
+	case masterpb.Call_GET_TASKS:
+		resp.Type, resp.GetTasks = masterpb.Response_GET_TASKS.Enum(), m.getTasks()
+	case masterpb.Call_GET_ROLES:
+		resp.Type, resp.GetRoles = masterpb.Response_GET_ROLES.Enum(), m.getRoles()
+	case masterpb.Call_GET_WEIGHTS:
+		resp.Type, resp.GetWeights = masterpb.Response_GET_WEIGHTS.Enum(), &masterpb.Response_GetWeights{WeightInfos: m.weightInfos()}
+	}
+	return resp
+}
+
+// weightInfos lists the weights that were set (UPDATE_WEIGHTS or /weights), by role; as in Mesos,
+// roles on the default weight are not listed. m.mu is held.
+func (m *Master) weightInfos() []*mesospb.WeightInfo {
+	roles := make([]string, 0, len(m.weights))
+	for r := range m.weights {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	out := make([]*mesospb.WeightInfo, 0, len(roles))
+	for _, r := range roles {
+		out = append(out, &mesospb.WeightInfo{Role: proto.String(r), Weight: proto.Float64(m.weights[r])})
+	}
+	return out
+}
+
+// operatorResponse answers the calls that do not read the cluster state: a response, or a status
+// with no body, or an error status with a message.
+func (m *Master) operatorResponse(call *masterpb.Call) (*masterpb.Response, int, string) {
 	t := call.GetType()
 	resp := &masterpb.Response{}
 	switch t {
@@ -104,30 +167,6 @@ func (m *Master) operatorCall(call *masterpb.Call) (*masterpb.Response, int, str
 			ElectedTime: proto.Float64(float64(m.electedTime.UnixNano()) / 1e9),
 		}
 		m.mu.Unlock()
-	case masterpb.Call_GET_STATE, masterpb.Call_GET_AGENTS, masterpb.Call_GET_FRAMEWORKS, masterpb.Call_GET_EXECUTORS,
-		masterpb.Call_GET_TASKS, masterpb.Call_GET_ROLES, masterpb.Call_GET_WEIGHTS:
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		switch t {
-		case masterpb.Call_GET_STATE:
-			resp.Type, resp.GetState = masterpb.Response_GET_STATE.Enum(), m.getState()
-		case masterpb.Call_GET_AGENTS:
-			resp.Type, resp.GetAgents = masterpb.Response_GET_AGENTS.Enum(), m.getAgents()
-		case masterpb.Call_GET_FRAMEWORKS:
-			resp.Type, resp.GetFrameworks = masterpb.Response_GET_FRAMEWORKS.Enum(), m.getFrameworks()
-		case masterpb.Call_GET_EXECUTORS:
-			resp.Type, resp.GetExecutors = masterpb.Response_GET_EXECUTORS.Enum(), m.getExecutors()
-		case masterpb.Call_GET_TASKS:
-			resp.Type, resp.GetTasks = masterpb.Response_GET_TASKS.Enum(), m.getTasks()
-		case masterpb.Call_GET_ROLES:
-			resp.Type, resp.GetRoles = masterpb.Response_GET_ROLES.Enum(), m.getRoles()
-		case masterpb.Call_GET_WEIGHTS:
-			gw := &masterpb.Response_GetWeights{}
-			for _, r := range m.roleNames() {
-				gw.WeightInfos = append(gw.WeightInfos, &mesospb.WeightInfo{Role: proto.String(r), Weight: proto.Float64(m.weight(r))})
-			}
-			resp.Type, resp.GetWeights = masterpb.Response_GET_WEIGHTS.Enum(), gw
-		}
 	case masterpb.Call_UPDATE_WEIGHTS:
 		return m.updateWeights(call.GetUpdateWeights())
 	case masterpb.Call_TEARDOWN:

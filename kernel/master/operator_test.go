@@ -22,10 +22,10 @@ import (
 	"strata/kernel/version"
 )
 
-// runMaster starts a master like startMaster, but from a full Config and with an optional
+// runOpMaster starts a master like startMaster, but from a full Config and with an optional
 // Leadership, and returns a stop function (also run at cleanup) so that a test can restart a master
 // on the same WorkDir.
-func runMaster(t *testing.T, cfg Config, lead Leadership) (*Master, string, func()) {
+func runOpMaster(t *testing.T, cfg Config, lead Leadership) (*Master, string, func()) {
 	t.Helper()
 	if cfg.IP == "" {
 		cfg.IP = "127.0.0.1"
@@ -75,8 +75,8 @@ func runMaster(t *testing.T, cfg Config, lead Leadership) (*Master, string, func
 	return m, addr, stop
 }
 
-// startAgent registers a simulated agent with startSimAgent's resources and the options in cfg.
-func startAgent(t *testing.T, master string, cfg simagent.Config) *simagent.Agent {
+// startOpAgent registers a simulated agent with startSimAgent's resources and the options in cfg.
+func startOpAgent(t *testing.T, master string, cfg simagent.Config) *simagent.Agent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -94,62 +94,92 @@ func startAgent(t *testing.T, master string, cfg simagent.Config) *simagent.Agen
 	return a
 }
 
-// cluster is a master with one simulated agent (reporting container IP 10.1.2.3) and one
+// opCluster is a master with one simulated agent (reporting container IP 10.1.2.3) and one
 // partition-aware framework subscribed over protobuf.
-type cluster struct {
+type opCluster struct {
 	m     *Master
 	addr  string
 	agent *simagent.Agent
 	sched *schedClient
+	// offers seen while waiting for something else, oldest first.
+	offers []*mesospb.Offer
 }
 
-func startCluster(t *testing.T, mutate func(*Config)) *cluster {
+func startOpCluster(t *testing.T, mutate func(*Config)) *opCluster {
 	t.Helper()
 	m, addr := startMaster(t, mutate)
-	ag := startAgent(t, addr, simagent.Config{Hostname: "host-a", ContainerIP: "10.1.2.3"})
+	ag := startOpAgent(t, addr, simagent.Config{Hostname: "host-a", ContainerIP: "10.1.2.3"})
 	s := subscribe(t, addr, codec.Protobuf, frameworkInfo("fixture", mesospb.FrameworkInfo_Capability_PARTITION_AWARE))
-	return &cluster{m: m, addr: addr, agent: ag, sched: s}
+	return &opCluster{m: m, addr: addr, agent: ag, sched: s}
 }
 
-// runTask launches the task mk builds from the next offer, waits for its TASK_RUNNING and
-// acknowledges it.
-func (c *cluster) runTask(t *testing.T, mk func(*mesospb.Offer) *mesospb.TaskInfo) *mesospb.TaskStatus {
+// event returns the scheduler's next event, keeping offers aside for nextOffer.
+func (c *opCluster) event(t *testing.T) *schedulerpb.Event {
 	t.Helper()
-	offer := c.sched.next(schedulerpb.Event_OFFERS).GetOffers().GetOffers()[0]
-	ti := mk(offer)
-	c.sched.mustCall(launchCall(offer, ti))
-	up := c.sched.waitUpdate(ti.GetTaskId().GetValue())
-	if up.GetState() != mesospb.TaskState_TASK_RUNNING {
-		t.Fatalf("task %s: %v", ti.GetTaskId().GetValue(), up)
+	select {
+	case ev, ok := <-c.sched.events:
+		if !ok {
+			t.Fatal("scheduler stream closed")
+		}
+		if ev.GetType() == schedulerpb.Event_OFFERS {
+			c.offers = append(c.offers, ev.GetOffers().GetOffers()...)
+		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no scheduler event in 10s")
 	}
-	c.sched.ack(up)
-	return up
+	return nil
 }
 
-// waitUpdate returns the next UPDATE for taskID, skipping others.
-func (s *schedClient) waitUpdate(taskID string) *mesospb.TaskStatus {
-	s.t.Helper()
+func (c *opCluster) nextOffer(t *testing.T) *mesospb.Offer {
+	t.Helper()
+	for len(c.offers) == 0 {
+		c.event(t)
+	}
+	o := c.offers[0]
+	c.offers = c.offers[1:]
+	return o
+}
+
+// waitUpdate returns the next UPDATE for taskID, skipping other updates.
+func (c *opCluster) waitUpdate(t *testing.T, taskID string) *mesospb.TaskStatus {
+	t.Helper()
 	for {
-		up := s.next(schedulerpb.Event_UPDATE).GetUpdate().GetStatus()
-		if up.GetTaskId().GetValue() == taskID {
+		ev := c.event(t)
+		if up := ev.GetUpdate().GetStatus(); ev.GetType() == schedulerpb.Event_UPDATE && up.GetTaskId().GetValue() == taskID {
 			return up
 		}
 	}
 }
 
-func (s *schedClient) ack(up *mesospb.TaskStatus) {
-	s.t.Helper()
+// runTask launches the task mk builds from the next offer, waits for its TASK_RUNNING and
+// acknowledges it.
+func (c *opCluster) runTask(t *testing.T, mk func(*mesospb.Offer) *mesospb.TaskInfo) *mesospb.TaskStatus {
+	t.Helper()
+	offer := c.nextOffer(t)
+	ti := mk(offer)
+	c.sched.mustCall(launchCall(offer, ti))
+	up := c.waitUpdate(t, ti.GetTaskId().GetValue())
+	if up.GetState() != mesospb.TaskState_TASK_RUNNING {
+		t.Fatalf("task %s: %v", ti.GetTaskId().GetValue(), up)
+	}
+	c.ack(t, up)
+	return up
+}
+
+func (c *opCluster) ack(t *testing.T, up *mesospb.TaskStatus) {
+	t.Helper()
 	if len(up.GetUuid()) == 0 {
 		return
 	}
-	s.mustCall(&schedulerpb.Call{
+	c.sched.mustCall(&schedulerpb.Call{
 		Type:        schedulerpb.Call_ACKNOWLEDGE.Enum(),
 		Acknowledge: &schedulerpb.Call_Acknowledge{AgentId: up.AgentId, TaskId: up.TaskId, Uuid: up.Uuid},
 	})
 }
 
-// richTask carries what Mesos-DNS reads: two port ranges, labels and a DiscoveryInfo.
-func richTask(id string, o *mesospb.Offer) *mesospb.TaskInfo {
+// opRichTask carries what Mesos-DNS reads: two port ranges, labels and a DiscoveryInfo.
+func opRichTask(id string, o *mesospb.Offer) *mesospb.TaskInfo {
 	ti := commandTask(id, o, scalar("cpus", 0.5), scalar("mem", 64), portsRes(31000, 31001), portsRes(31005, 31005))
 	ti.Labels = &mesospb.Labels{Labels: []*mesospb.Label{{Key: proto.String("team"), Value: proto.String("core")}}}
 	ti.Discovery = &mesospb.DiscoveryInfo{
@@ -163,8 +193,8 @@ func richTask(id string, o *mesospb.Offer) *mesospb.TaskInfo {
 	return ti
 }
 
-// executorTask runs under a custom executor, so that GET_EXECUTORS has something to show.
-func executorTask(id string, o *mesospb.Offer) *mesospb.TaskInfo {
+// opExecutorTask runs under a custom executor, so that GET_EXECUTORS has something to show.
+func opExecutorTask(id string, o *mesospb.Offer) *mesospb.TaskInfo {
 	ti := commandTask(id, o, scalar("cpus", 0.5), scalar("mem", 64))
 	ti.Command = nil
 	ti.Executor = &mesospb.ExecutorInfo{
@@ -175,8 +205,8 @@ func executorTask(id string, o *mesospb.Offer) *mesospb.TaskInfo {
 	return ti
 }
 
-// doOperator posts an operator call encoded in bodyCd with the given Accept header.
-func doOperator(t *testing.T, addr string, bodyCd codec.Codec, accept string, call *masterpb.Call) (int, http.Header, []byte) {
+// opDo posts an operator call encoded in bodyCd with the given Accept header.
+func opDo(t *testing.T, addr string, bodyCd codec.Codec, accept string, call *masterpb.Call) (int, http.Header, []byte) {
 	t.Helper()
 	body, err := bodyCd.Marshal(call)
 	if err != nil {
@@ -196,10 +226,10 @@ func doOperator(t *testing.T, addr string, bodyCd codec.Codec, accept string, ca
 	return resp.StatusCode, resp.Header, b
 }
 
-// query sends a call in cd, expects 200 with a response of the same type in cd, and decodes it.
-func query(t *testing.T, addr string, cd codec.Codec, call *masterpb.Call) *masterpb.Response {
+// opQuery sends a call in cd, expects 200 with a response of the same type in cd, and decodes it.
+func opQuery(t *testing.T, addr string, cd codec.Codec, call *masterpb.Call) *masterpb.Response {
 	t.Helper()
-	code, hdr, body := doOperator(t, addr, cd, cd.ContentType(), call)
+	code, hdr, body := opDo(t, addr, cd, cd.ContentType(), call)
 	if code != http.StatusOK {
 		t.Fatalf("%s: %d %s", call.GetType(), code, body)
 	}
@@ -216,18 +246,18 @@ func query(t *testing.T, addr string, cd codec.Codec, call *masterpb.Call) *mast
 	return resp
 }
 
-// change sends a call that answers 200 with no body.
-func change(t *testing.T, addr string, cd codec.Codec, call *masterpb.Call) {
+// opChange sends a call that answers 200 with no body.
+func opChange(t *testing.T, addr string, cd codec.Codec, call *masterpb.Call) {
 	t.Helper()
-	code, _, body := doOperator(t, addr, cd, "", call)
+	code, _, body := opDo(t, addr, cd, "", call)
 	if code != http.StatusOK || len(body) != 0 {
 		t.Fatalf("%s: %d %q, want 200 with an empty body", call.GetType(), code, body)
 	}
 }
 
-func callOf(typ masterpb.Call_Type) *masterpb.Call { return &masterpb.Call{Type: typ.Enum()} }
+func opCall(typ masterpb.Call_Type) *masterpb.Call { return &masterpb.Call{Type: typ.Enum()} }
 
-func resourceSum(list []*mesospb.Resource, name string) float64 {
+func opResourceSum(list []*mesospb.Resource, name string) float64 {
 	var v float64
 	for _, r := range list {
 		if r.GetName() == name {
@@ -242,9 +272,9 @@ func resourceSum(list []*mesospb.Resource, name string) float64 {
 func TestOperatorQueries(t *testing.T) {
 	for _, cd := range []codec.Codec{codec.JSON, codec.Protobuf} {
 		t.Run(cd.Name(), func(t *testing.T) {
-			c := startCluster(t, func(cfg *Config) { cfg.Flags = map[string]string{"port": "5050", "work_dir": "/var/lib/strata"} })
-			c.runTask(t, func(o *mesospb.Offer) *mesospb.TaskInfo { return richTask("web-1", o) })
-			c.runTask(t, func(o *mesospb.Offer) *mesospb.TaskInfo { return executorTask("worker-1", o) })
+			c := startOpCluster(t, func(cfg *Config) { cfg.Flags = map[string]string{"port": "5050", "work_dir": "/var/lib/strata"} })
+			c.runTask(t, func(o *mesospb.Offer) *mesospb.TaskInfo { return opRichTask("web-1", o) })
+			c.runTask(t, func(o *mesospb.Offer) *mesospb.TaskInfo { return opExecutorTask("worker-1", o) })
 			_, port, _ := net.SplitHostPort(c.addr)
 
 			checks := []struct {
@@ -303,11 +333,11 @@ func TestOperatorQueries(t *testing.T) {
 						a.GetAgentInfo().GetHostname() != "host-a" || a.GetRegisteredTime().GetNanoseconds() <= 0 {
 						t.Fatalf("agent %v", a)
 					}
-					if got := resourceSum(a.GetTotalResources(), "cpus"); got != 4 {
+					if got := opResourceSum(a.GetTotalResources(), "cpus"); got != 4 {
 						t.Fatalf("total cpus %v", got)
 					}
 					// Two tasks of 0.5 plus the custom executor's 0.1.
-					if got := resourceSum(a.GetAllocatedResources(), "cpus"); got < 1.09 || got > 1.11 {
+					if got := opResourceSum(a.GetAllocatedResources(), "cpus"); got < 1.09 || got > 1.11 {
 						t.Fatalf("allocated cpus %v", got)
 					}
 				}},
@@ -317,7 +347,7 @@ func TestOperatorQueries(t *testing.T) {
 						fs[0].GetFrameworkInfo().GetId().GetValue() != c.sched.fwID {
 						t.Fatalf("frameworks %v", fs)
 					}
-					if got := resourceSum(fs[0].GetAllocatedResources(), "cpus"); got < 1 {
+					if got := opResourceSum(fs[0].GetAllocatedResources(), "cpus"); got < 1 {
 						t.Fatalf("framework allocated cpus %v", got)
 					}
 				}},
@@ -352,7 +382,7 @@ func TestOperatorQueries(t *testing.T) {
 				{masterpb.Call_GET_ROLES, func(t *testing.T, r *masterpb.Response) {
 					roles := r.GetGetRoles().GetRoles()
 					if len(roles) != 1 || roles[0].GetName() != "*" || roles[0].GetWeight() != 1 || len(roles[0].GetFrameworks()) != 1 ||
-						resourceSum(roles[0].GetResources(), "cpus") < 1 {
+						opResourceSum(roles[0].GetResources(), "cpus") < 1 {
 						t.Fatalf("roles %v", roles)
 					}
 				}},
@@ -364,7 +394,7 @@ func TestOperatorQueries(t *testing.T) {
 				}},
 			}
 			for _, tc := range checks {
-				t.Run(tc.call.String(), func(t *testing.T) { tc.check(t, query(t, c.addr, cd, callOf(tc.call))) })
+				t.Run(tc.call.String(), func(t *testing.T) { tc.check(t, opQuery(t, c.addr, cd, opCall(tc.call))) })
 			}
 		})
 	}
@@ -372,20 +402,20 @@ func TestOperatorQueries(t *testing.T) {
 
 // TestOperatorJSONShapes checks the JSON the way clients with strict typed decoders read it.
 func TestOperatorJSONShapes(t *testing.T) {
-	c := startCluster(t, nil)
-	c.runTask(t, func(o *mesospb.Offer) *mesospb.TaskInfo { return richTask("web-1", o) })
+	c := startOpCluster(t, nil)
+	c.runTask(t, func(o *mesospb.Offer) *mesospb.TaskInfo { return opRichTask("web-1", o) })
 
-	code, hdr, body := doOperator(t, c.addr, codec.JSON, "", callOf(masterpb.Call_GET_HEALTH))
+	code, hdr, body := opDo(t, c.addr, codec.JSON, "", opCall(masterpb.Call_GET_HEALTH))
 	if code != 200 || string(body) != `{"type":"GET_HEALTH","get_health":{"healthy":true}}` || hdr.Get("Content-Type") != "application/json" {
 		t.Fatalf("GET_HEALTH: %d %q %s", code, hdr.Get("Content-Type"), body)
 	}
 	// A JSON body may ask for a protobuf answer, and the reverse.
-	code, hdr, body = doOperator(t, c.addr, codec.JSON, codec.ContentTypeProtobuf, callOf(masterpb.Call_GET_HEALTH))
+	code, hdr, body = opDo(t, c.addr, codec.JSON, codec.ContentTypeProtobuf, opCall(masterpb.Call_GET_HEALTH))
 	resp := &masterpb.Response{}
 	if code != 200 || hdr.Get("Content-Type") != codec.ContentTypeProtobuf || proto.Unmarshal(body, resp) != nil || !resp.GetGetHealth().GetHealthy() {
 		t.Fatalf("JSON call, protobuf answer: %d %q", code, hdr.Get("Content-Type"))
 	}
-	code, hdr, body = doOperator(t, c.addr, codec.Protobuf, "", callOf(masterpb.Call_GET_HEALTH))
+	code, hdr, body = opDo(t, c.addr, codec.Protobuf, "", opCall(masterpb.Call_GET_HEALTH))
 	if code != 200 || hdr.Get("Content-Type") != "application/json" || !strings.Contains(string(body), `"healthy":true`) {
 		t.Fatalf("protobuf call without Accept: %d %q %s", code, hdr.Get("Content-Type"), body)
 	}
@@ -440,7 +470,7 @@ func TestOperatorJSONShapes(t *testing.T) {
 			} `json:"get_tasks"`
 		} `json:"get_state"`
 	}
-	code, _, body = doOperator(t, c.addr, codec.JSON, "application/json", callOf(masterpb.Call_GET_STATE))
+	code, _, body = opDo(t, c.addr, codec.JSON, "application/json", opCall(masterpb.Call_GET_STATE))
 	if code != 200 {
 		t.Fatalf("GET_STATE: %d %s", code, body)
 	}
@@ -541,38 +571,38 @@ func TestOperatorTransportErrors(t *testing.T) {
 			continue
 		}
 		for _, cd := range []codec.Codec{codec.JSON, codec.Protobuf} {
-			code, hdr, body := doOperator(t, addr, cd, cd.ContentType(), callOf(typ))
+			code, hdr, body := opDo(t, addr, cd, cd.ContentType(), opCall(typ))
 			if code != http.StatusNotImplemented || !strings.Contains(string(body), typ.String()) || !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") {
 				t.Errorf("%s in %s: %d %q %q, want 501 naming the call", typ, cd, code, hdr.Get("Content-Type"), body)
 			}
 		}
 	}
 	// The master is still fine.
-	if code, _, body := doOperator(t, addr, codec.JSON, "", callOf(masterpb.Call_GET_HEALTH)); code != 200 {
+	if code, _, body := opDo(t, addr, codec.JSON, "", opCall(masterpb.Call_GET_HEALTH)); code != 200 {
 		t.Fatalf("GET_HEALTH after errors: %d %s", code, body)
 	}
 }
 
-// fakeLeader is a Leadership for a master that does not lead.
-type fakeLeader struct {
+// opFakeLeader is a Leadership for a master that does not lead.
+type opFakeLeader struct {
 	leader string
 	known  bool
 }
 
-func (f fakeLeader) Leader() (string, bool) { return f.leader, f.known }
-func (f fakeLeader) IsLeader() bool         { return false }
+func (f opFakeLeader) Leader() (string, bool) { return f.leader, f.known }
+func (f opFakeLeader) IsLeader() bool         { return false }
 
-var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+var opNoRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // TestNonLeadingMaster checks 307 to the leader, 503 without one, and what a non-leader still
 // answers itself.
 func TestNonLeadingMaster(t *testing.T) {
-	_, addr, _ := runMaster(t, Config{}, fakeLeader{leader: "leader.example:5050", known: true})
+	_, addr, _ := runOpMaster(t, Config{}, opFakeLeader{leader: "leader.example:5050", known: true})
 	do := func(method, path, body string) *http.Response {
 		t.Helper()
 		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := noRedirects.Do(req)
+		resp, err := opNoRedirects.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -601,7 +631,7 @@ func TestNonLeadingMaster(t *testing.T) {
 		t.Errorf("non-leader snapshot: %v %v", err, snap["master/elected"])
 	}
 
-	_, addr2, _ := runMaster(t, Config{}, fakeLeader{})
+	_, addr2, _ := runOpMaster(t, Config{}, opFakeLeader{})
 	addr = addr2
 	for _, p := range []struct{ method, path, body string }{
 		{http.MethodPost, "/api/v1", `{"type":"GET_HEALTH"}`},
@@ -614,7 +644,7 @@ func TestNonLeadingMaster(t *testing.T) {
 	}
 }
 
-func weightsCall(w map[string]float64) *masterpb.Call {
+func opWeightsCall(w map[string]float64) *masterpb.Call {
 	u := &masterpb.Call_UpdateWeights{}
 	for r, v := range w {
 		u.WeightInfos = append(u.WeightInfos, &mesospb.WeightInfo{Role: proto.String(r), Weight: proto.Float64(v)})
@@ -622,13 +652,13 @@ func weightsCall(w map[string]float64) *masterpb.Call {
 	return &masterpb.Call{Type: masterpb.Call_UPDATE_WEIGHTS.Enum(), UpdateWeights: u}
 }
 
-func weightsOf(t *testing.T, addr string, cd codec.Codec) (weights, roles map[string]float64) {
+func opWeightsOf(t *testing.T, addr string, cd codec.Codec) (weights, roles map[string]float64) {
 	t.Helper()
 	weights, roles = map[string]float64{}, map[string]float64{}
-	for _, wi := range query(t, addr, cd, callOf(masterpb.Call_GET_WEIGHTS)).GetGetWeights().GetWeightInfos() {
+	for _, wi := range opQuery(t, addr, cd, opCall(masterpb.Call_GET_WEIGHTS)).GetGetWeights().GetWeightInfos() {
 		weights[wi.GetRole()] = wi.GetWeight()
 	}
-	for _, r := range query(t, addr, cd, callOf(masterpb.Call_GET_ROLES)).GetGetRoles().GetRoles() {
+	for _, r := range opQuery(t, addr, cd, opCall(masterpb.Call_GET_ROLES)).GetGetRoles().GetRoles() {
 		roles[r.GetName()] = r.GetWeight()
 	}
 	return weights, roles
@@ -638,12 +668,12 @@ func weightsOf(t *testing.T, addr string, cd codec.Codec) (weights, roles map[st
 // /master/roles, and survives master restarts on the same work dir.
 func TestOperatorUpdateWeightsPersisted(t *testing.T) {
 	dir := t.TempDir()
-	_, addr, stop := runMaster(t, Config{WorkDir: dir}, nil)
-	change(t, addr, codec.JSON, weightsCall(map[string]float64{"analytics": 2.5, "batch": 0.5}))
+	_, addr, stop := runOpMaster(t, Config{WorkDir: dir}, nil)
+	opChange(t, addr, codec.JSON, opWeightsCall(map[string]float64{"analytics": 2.5, "batch": 0.5}))
 	want := map[string]float64{"analytics": 2.5, "batch": 0.5}
 	check := func(addr string, cd codec.Codec, want map[string]float64) {
 		t.Helper()
-		weights, roles := weightsOf(t, addr, cd)
+		weights, roles := opWeightsOf(t, addr, cd)
 		if len(weights) != len(want) || len(roles) != len(want) {
 			t.Fatalf("weights %v roles %v, want %v", weights, roles, want)
 		}
@@ -674,18 +704,41 @@ func TestOperatorUpdateWeightsPersisted(t *testing.T) {
 	}
 	stop()
 
-	_, addr, stop = runMaster(t, Config{WorkDir: dir}, nil)
+	_, addr, stop = runOpMaster(t, Config{WorkDir: dir}, nil)
 	check(addr, codec.Protobuf, want)
 	// Weight 1 is the default: setting it forgets the role.
-	change(t, addr, codec.Protobuf, weightsCall(map[string]float64{"batch": 1}))
+	opChange(t, addr, codec.Protobuf, opWeightsCall(map[string]float64{"batch": 1}))
 	check(addr, codec.JSON, map[string]float64{"analytics": 2.5})
 	stop()
 
-	_, addr, _ = runMaster(t, Config{WorkDir: dir}, nil)
+	_, addr, _ = runOpMaster(t, Config{WorkDir: dir}, nil)
 	check(addr, codec.JSON, map[string]float64{"analytics": 2.5})
+
+	// The legacy PUT /master/weights takes a JSON array.
+	req, _ := http.NewRequest(http.MethodPut, "http://"+addr+"/master/weights", strings.NewReader(`[{"role":" ops ","weight":3}]`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT /master/weights: %d", resp.StatusCode)
+	}
+	check(addr, codec.JSON, map[string]float64{"analytics": 2.5, "ops": 3})
+	for _, bad := range []string{`{`, `[{"role":"x","weight":-1}]`, `[{"role":"","weight":2}]`} {
+		req, _ := http.NewRequest(http.MethodPut, "http://"+addr+"/weights", strings.NewReader(bad))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("PUT /weights %s: %d, want 400", bad, resp.StatusCode)
+		}
+	}
 }
 
-func teardownCall(fwID string) *masterpb.Call {
+func opTeardownCall(fwID string) *masterpb.Call {
 	return &masterpb.Call{
 		Type:     masterpb.Call_TEARDOWN.Enum(),
 		Teardown: &masterpb.Call_Teardown{FrameworkId: &mesospb.FrameworkID{Value: proto.String(fwID)}},
@@ -697,13 +750,13 @@ func teardownCall(fwID string) *masterpb.Call {
 func TestOperatorTeardown(t *testing.T) {
 	for _, via := range []string{"json", "protobuf", "endpoint"} {
 		t.Run(via, func(t *testing.T) {
-			c := startCluster(t, nil)
+			c := startOpCluster(t, nil)
 			c.runTask(t, func(o *mesospb.Offer) *mesospb.TaskInfo { return commandTask("t1", o, scalar("cpus", 1)) })
 			switch via {
 			case "json":
-				change(t, c.addr, codec.JSON, teardownCall(c.sched.fwID))
+				opChange(t, c.addr, codec.JSON, opTeardownCall(c.sched.fwID))
 			case "protobuf":
-				change(t, c.addr, codec.Protobuf, teardownCall(c.sched.fwID))
+				opChange(t, c.addr, codec.Protobuf, opTeardownCall(c.sched.fwID))
 			case "endpoint":
 				code, _, body := post(t, "http://"+c.addr+"/master/teardown", "application/x-www-form-urlencoded", "", "frameworkId="+c.sched.fwID)
 				if code != 200 {
@@ -720,21 +773,21 @@ func TestOperatorTeardown(t *testing.T) {
 					t.Fatalf("GET /master/teardown: %d", code)
 				}
 			}
-			up := c.sched.waitUpdate("t1")
+			up := c.waitUpdate(t, "t1")
 			if up.GetState() != mesospb.TaskState_TASK_KILLED || up.GetReason() != mesospb.TaskStatus_REASON_FRAMEWORK_REMOVED {
 				t.Fatalf("after teardown: %v", up)
 			}
-			fws := query(t, c.addr, codec.JSON, callOf(masterpb.Call_GET_FRAMEWORKS)).GetGetFrameworks()
+			fws := opQuery(t, c.addr, codec.JSON, opCall(masterpb.Call_GET_FRAMEWORKS)).GetGetFrameworks()
 			if len(fws.GetFrameworks()) != 0 || len(fws.GetCompletedFrameworks()) != 1 ||
 				fws.GetCompletedFrameworks()[0].GetFrameworkInfo().GetId().GetValue() != c.sched.fwID {
 				t.Fatalf("frameworks after teardown: %v", fws)
 			}
-			tasks := query(t, c.addr, codec.JSON, callOf(masterpb.Call_GET_TASKS)).GetGetTasks()
+			tasks := opQuery(t, c.addr, codec.JSON, opCall(masterpb.Call_GET_TASKS)).GetGetTasks()
 			if len(tasks.GetTasks()) != 0 || len(tasks.GetCompletedTasks()) != 1 {
 				t.Fatalf("tasks after teardown: %v", tasks)
 			}
 			// A second teardown finds nothing.
-			if code, _, _ := doOperator(t, c.addr, codec.JSON, "", teardownCall(c.sched.fwID)); code != 400 {
+			if code, _, _ := opDo(t, c.addr, codec.JSON, "", opTeardownCall(c.sched.fwID)); code != 400 {
 				t.Fatalf("second TEARDOWN: %d", code)
 			}
 		})
@@ -746,23 +799,23 @@ func TestOperatorTeardown(t *testing.T) {
 func TestOperatorMarkAgentGone(t *testing.T) {
 	for _, cd := range []codec.Codec{codec.JSON, codec.Protobuf} {
 		t.Run(cd.Name(), func(t *testing.T) {
-			c := startCluster(t, nil)
+			c := startOpCluster(t, nil)
 			c.runTask(t, func(o *mesospb.Offer) *mesospb.TaskInfo { return commandTask("t1", o, scalar("cpus", 1)) })
 			call := &masterpb.Call{
 				Type:          masterpb.Call_MARK_AGENT_GONE.Enum(),
 				MarkAgentGone: &masterpb.Call_MarkAgentGone{AgentId: &mesospb.AgentID{Value: proto.String(c.agent.ID())}},
 			}
-			change(t, c.addr, cd, call)
-			up := c.sched.waitUpdate("t1")
+			opChange(t, c.addr, cd, call)
+			up := c.waitUpdate(t, "t1")
 			if up.GetState() != mesospb.TaskState_TASK_GONE_BY_OPERATOR || up.GetReason() != mesospb.TaskStatus_REASON_AGENT_REMOVED_BY_OPERATOR {
 				t.Fatalf("after MARK_AGENT_GONE: %v", up)
 			}
-			st := query(t, c.addr, cd, callOf(masterpb.Call_GET_STATE)).GetGetState()
+			st := opQuery(t, c.addr, cd, opCall(masterpb.Call_GET_STATE)).GetGetState()
 			if len(st.GetGetAgents().GetAgents()) != 0 || len(st.GetGetTasks().GetTasks()) != 0 || len(st.GetGetTasks().GetCompletedTasks()) != 1 ||
 				st.GetGetTasks().GetCompletedTasks()[0].GetState() != mesospb.TaskState_TASK_GONE_BY_OPERATOR {
 				t.Fatalf("state after MARK_AGENT_GONE: %v", st)
 			}
-			change(t, c.addr, cd, call)
+			opChange(t, c.addr, cd, call)
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"strata/kernel/mesos/mesospb"
 	"strata/kernel/mesos/schedulerpb"
 )
 
@@ -140,7 +141,10 @@ func validateSchedulerCall(call *schedulerpb.Call) error {
 		if call.FrameworkId != nil && fi.GetId().GetValue() != call.GetFrameworkId().GetValue() {
 			return fmt.Errorf("'framework_id' differs from 'subscribe.framework_info.id'")
 		}
-		return validateFrameworkInfo(fi)
+		if err := validateFrameworkInfo(fi); err != nil {
+			return err
+		}
+		return validateSuppressedRoles(fi, call.GetSubscribe().GetSuppressedRoles())
 	}
 	if call.FrameworkId == nil {
 		return fmt.Errorf("Expecting 'framework_id' to be present")
@@ -192,7 +196,25 @@ func validateSchedulerCall(call *schedulerpb.Call) error {
 		if fi.GetId().GetValue() != call.GetFrameworkId().GetValue() {
 			return fmt.Errorf("'framework_id' differs from 'update_framework.framework_info.id'")
 		}
-		return validateFrameworkInfo(fi)
+		if err := validateFrameworkInfo(fi); err != nil {
+			return err
+		}
+		return validateSuppressedRoles(fi, call.GetUpdateFramework().GetSuppressedRoles())
+	}
+	return nil
+}
+
+// validateSuppressedRoles checks that every suppressed role is one the framework subscribes to.
+func validateSuppressedRoles(fi *mesospb.FrameworkInfo, suppressed []string) error {
+	roles := fi.GetRoles()
+	if !hasCapability(fi, mesospb.FrameworkInfo_Capability_MULTI_ROLE) {
+		roles = []string{fi.GetRole()}
+	}
+	subscribed := toSet(roles)
+	for _, r := range suppressed {
+		if !subscribed[r] {
+			return fmt.Errorf("Suppressed role '%s' is not contained in the list of roles", r)
+		}
 	}
 	return nil
 }

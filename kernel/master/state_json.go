@@ -2,8 +2,11 @@ package master
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 
 	"strata/kernel/allocator"
 	"strata/kernel/mesos/codec"
+	"strata/kernel/mesos/masterpb"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/version"
 )
@@ -102,19 +106,15 @@ func (m *Master) taskJSON(t *task) jsonObj {
 	for _, st := range tk.GetStatuses() {
 		s := jsonObj{"state": st.GetState().String(), "timestamp": st.GetTimestamp()}
 		if st.Labels != nil {
-			s["labels"] = protoJSON(st.Labels)
+			s["labels"] = labelsJSON(st.Labels)
 		}
 		if st.Healthy != nil {
 			s["healthy"] = st.GetHealthy()
 		}
 		if st.ContainerStatus != nil {
-			s["container_status"] = protoJSON(st.ContainerStatus)
+			s["container_status"] = containerStatusJSON(st.ContainerStatus)
 		}
 		statuses = append(statuses, s)
-	}
-	labels := []jsonObj{}
-	for _, l := range tk.GetLabels().GetLabels() {
-		labels = append(labels, jsonObj{"key": l.GetKey(), "value": l.GetValue()})
 	}
 	out := jsonObj{
 		"id":           tk.GetTaskId().GetValue(),
@@ -127,7 +127,7 @@ func (m *Master) taskJSON(t *task) jsonObj {
 		"role":         t.role,
 		"user":         tk.GetUser(),
 		"statuses":     statuses,
-		"labels":       labels,
+		"labels":       labelsJSON(tk.GetLabels()),
 	}
 	if tk.Discovery != nil {
 		out["discovery"] = protoJSON(tk.Discovery)
@@ -137,6 +137,64 @@ func (m *Master) taskJSON(t *task) jsonObj {
 	}
 	if tk.HealthCheck != nil {
 		out["health_check"] = protoJSON(tk.HealthCheck)
+	}
+	return out
+}
+
+// labelsJSON writes Labels the way Mesos' endpoints do: a flat list of {key, value} (Mesos-DNS
+// decodes status labels into a slice, so the {"labels": [...]} object form breaks it).
+func labelsJSON(ls *mesospb.Labels) []jsonObj {
+	out := make([]jsonObj, 0, len(ls.GetLabels()))
+	for _, l := range ls.GetLabels() {
+		o := jsonObj{"key": l.GetKey()}
+		if l.Value != nil {
+			o["value"] = l.GetValue()
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// containerStatusJSON writes a ContainerStatus the way Mesos' endpoints do: network infos with
+// flat labels, the rest as protobuf JSON.
+func containerStatusJSON(cs *mesospb.ContainerStatus) jsonObj {
+	out := jsonObj{}
+	if cs.ContainerId != nil {
+		out["container_id"] = protoJSON(cs.ContainerId)
+	}
+	if len(cs.GetNetworkInfos()) > 0 {
+		infos := make([]jsonObj, 0, len(cs.GetNetworkInfos()))
+		for _, ni := range cs.GetNetworkInfos() {
+			o := jsonObj{}
+			if len(ni.GetGroups()) > 0 {
+				o["groups"] = ni.GetGroups()
+			}
+			if ni.Labels != nil {
+				o["labels"] = labelsJSON(ni.Labels)
+			}
+			if len(ni.GetIpAddresses()) > 0 {
+				ips := make([]json.RawMessage, 0, len(ni.GetIpAddresses()))
+				for _, ip := range ni.GetIpAddresses() {
+					ips = append(ips, protoJSON(ip))
+				}
+				o["ip_addresses"] = ips
+			}
+			if ni.Name != nil {
+				o["name"] = ni.GetName()
+			}
+			if len(ni.GetPortMappings()) > 0 {
+				pms := make([]json.RawMessage, 0, len(ni.GetPortMappings()))
+				for _, pm := range ni.GetPortMappings() {
+					pms = append(pms, protoJSON(pm))
+				}
+				o["port_mappings"] = pms
+			}
+			infos = append(infos, o)
+		}
+		out["network_infos"] = infos
+	}
+	if cs.CgroupInfo != nil {
+		out["cgroup_info"] = protoJSON(cs.CgroupInfo)
 	}
 	return out
 }
@@ -252,7 +310,7 @@ func (m *Master) frameworkJSON(fw *framework, withTasks bool) jsonObj {
 		out["role"] = fw.info.GetRole()
 	}
 	if fw.info.Labels != nil {
-		out["labels"] = protoJSON(fw.info.Labels)
+		out["labels"] = labelsJSON(fw.info.Labels)
 	}
 	if withTasks {
 		out["tasks"] = tasks
@@ -277,6 +335,7 @@ func (m *Master) frameworkJSON(fw *framework, withTasks bool) jsonObj {
 					"resources":    resourceMap(toAlloc(ex.GetResources())),
 					"type":         ex.GetType().String(),
 					"slave_id":     agentID,
+					"labels":       labelsJSON(ex.GetLabels()),
 				})
 			}
 		}
@@ -383,39 +442,44 @@ func countStates(dst jsonObj, ts []*task) {
 	}
 }
 
+// handleStateSummary serves /master/state-summary. Task counts per agent and per framework cover
+// active, unreachable and completed tasks, as in Mesos; an agent's framework_ids and a framework's
+// slave_ids link the two through active tasks and executors.
 func (m *Master) handleStateSummary(c *gin.Context) {
 	m.mu.Lock()
-	slaves := []jsonObj{}
-	for _, a := range m.sortedAgents() {
-		s := m.agentJSON(a)
-		var ts []*task
-		fwIDs := []string{}
-		for fwid, byTask := range a.tasks {
-			fwIDs = append(fwIDs, fwid)
-			for _, t := range byTask {
-				ts = append(ts, t)
-			}
+	agentTasks := map[string][]*task{}
+	agentFws := map[string]map[string]bool{}
+	fwAgents := map[string]map[string]bool{}
+	link := func(fwID, agentID string) {
+		if agentFws[agentID] == nil {
+			agentFws[agentID] = map[string]bool{}
 		}
-		countStates(s, ts)
-		s["framework_ids"] = fwIDs
-		slaves = append(slaves, s)
+		if fwAgents[fwID] == nil {
+			fwAgents[fwID] = map[string]bool{}
+		}
+		agentFws[agentID][fwID] = true
+		fwAgents[fwID][agentID] = true
+	}
+	fwTasks := func(fw *framework) []*task {
+		ts := make([]*task, 0, len(fw.tasks)+len(fw.unreachableTasks)+len(fw.completedTasks))
+		for _, t := range fw.tasks {
+			ts = append(ts, t)
+			link(fw.id, t.t.GetAgentId().GetValue())
+		}
+		ts = append(ts, fw.unreachableTasks...)
+		ts = append(ts, fw.completedTasks...)
+		for agentID := range fw.executors {
+			link(fw.id, agentID)
+		}
+		for _, t := range ts {
+			id := t.t.GetAgentId().GetValue()
+			agentTasks[id] = append(agentTasks[id], t)
+		}
+		return ts
 	}
 	summarize := func(fw *framework) jsonObj {
 		f := m.frameworkJSON(fw, false)
-		var ts []*task
-		agentIDs := map[string]bool{}
-		for _, t := range fw.tasks {
-			ts = append(ts, t)
-			agentIDs[t.t.GetAgentId().GetValue()] = true
-		}
-		ts = append(ts, fw.completedTasks...)
-		ts = append(ts, fw.unreachableTasks...)
-		countStates(f, ts)
-		ids := []string{}
-		for id := range agentIDs {
-			ids = append(ids, id)
-		}
-		f["slave_ids"] = ids
+		countStates(f, fwTasks(fw))
 		return f
 	}
 	frameworks := []jsonObj{}
@@ -426,9 +490,28 @@ func (m *Master) handleStateSummary(c *gin.Context) {
 	for _, fw := range m.completedFrameworks {
 		completed = append(completed, summarize(fw))
 	}
+	for _, f := range append(append([]jsonObj{}, frameworks...), completed...) {
+		f["slave_ids"] = sortedKeys(fwAgents[f["id"].(string)])
+	}
+	slaves := []jsonObj{}
+	for _, a := range m.sortedAgents() {
+		s := m.agentJSON(a)
+		countStates(s, agentTasks[a.id])
+		s["framework_ids"] = sortedKeys(agentFws[a.id])
+		slaves = append(slaves, s)
+	}
 	out := jsonObj{"hostname": m.cfg.Hostname, "cluster": m.cfg.Cluster, "slaves": slaves, "frameworks": frameworks, "completed_frameworks": completed}
 	m.mu.Unlock()
 	writeJSON(c, out)
+}
+
+func sortedKeys(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (m *Master) handleFrameworks(c *gin.Context) {
@@ -464,13 +547,15 @@ func (m *Master) handleSlaves(c *gin.Context) {
 func (m *Master) handleTasks(c *gin.Context) {
 	limit, offset := 100, 0
 	if v := c.Query("limit"); v != "" {
-		if err := json.Unmarshal([]byte(v), &limit); err != nil || limit < 0 {
+		var err error
+		if limit, err = strconv.Atoi(v); err != nil || limit < 0 {
 			textError(c, http.StatusBadRequest, "Failed to parse 'limit': %q is not a non-negative integer", v)
 			return
 		}
 	}
 	if v := c.Query("offset"); v != "" {
-		if err := json.Unmarshal([]byte(v), &offset); err != nil || offset < 0 {
+		var err error
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
 			textError(c, http.StatusBadRequest, "Failed to parse 'offset': %q is not a non-negative integer", v)
 			return
 		}
@@ -511,17 +596,14 @@ func taskTime(t *task) float64 {
 	return 0
 }
 
+// sortTasksByTime orders tasks by the time of their first status; ties keep their order.
 func sortTasksByTime(ts []*task, asc bool) {
-	for i := 1; i < len(ts); i++ {
-		for j := i; j > 0; j-- {
-			a, b := taskTime(ts[j-1]), taskTime(ts[j])
-			if (asc && a > b) || (!asc && a < b) {
-				ts[j-1], ts[j] = ts[j], ts[j-1]
-				continue
-			}
-			break
+	sort.SliceStable(ts, func(i, j int) bool {
+		if asc {
+			return taskTime(ts[i]) < taskTime(ts[j])
 		}
-	}
+		return taskTime(ts[i]) > taskTime(ts[j])
+	})
 }
 
 func (m *Master) handleRoles(c *gin.Context) {
@@ -539,6 +621,45 @@ func (m *Master) handleRoles(c *gin.Context) {
 	}
 	m.mu.Unlock()
 	writeJSON(c, jsonObj{"roles": roles})
+}
+
+// handleWeights serves GET /master/weights: a JSON array of the weights that were set.
+func (m *Master) handleWeights(c *gin.Context) {
+	m.mu.Lock()
+	infos := m.weightInfos()
+	m.mu.Unlock()
+	out := make([]jsonObj, 0, len(infos))
+	for _, wi := range infos {
+		out = append(out, jsonObj{"role": wi.GetRole(), "weight": wi.GetWeight()})
+	}
+	writeJSON(c, out)
+}
+
+// handleUpdateWeights serves PUT /master/weights with a JSON array of {role, weight}, the legacy
+// form of UPDATE_WEIGHTS.
+func (m *Master) handleUpdateWeights(c *gin.Context) {
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBodyBytes))
+	if err != nil {
+		textError(c, http.StatusBadRequest, "Failed to read request body: %v", err)
+		return
+	}
+	var in []struct {
+		Role   string  `json:"role"`
+		Weight float64 `json:"weight"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		textError(c, http.StatusBadRequest, "Failed to parse update weights request JSON: %v", err)
+		return
+	}
+	u := &masterpb.Call_UpdateWeights{}
+	for _, w := range in {
+		u.WeightInfos = append(u.WeightInfos, &mesospb.WeightInfo{Role: proto.String(strings.TrimSpace(w.Role)), Weight: proto.Float64(w.Weight)})
+	}
+	if _, code, msg := m.updateWeights(u); msg != "" {
+		textError(c, code, "%s", msg)
+		return
+	}
+	c.Status(http.StatusOK)
 }
 
 func (m *Master) handleFlags(c *gin.Context) {

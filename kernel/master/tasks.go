@@ -56,15 +56,23 @@ func masterStatus(taskID, agentID string, state mesospb.TaskState, reason mesosp
 	return st
 }
 
-// forwardUpdate sends an UPDATE event to the framework and tells operator subscribers. m.mu is held.
+// forwardUpdate sends an UPDATE event about a task the master tracks to the framework and tells
+// operator subscribers. m.mu is held.
 func (m *Master) forwardUpdate(fw *framework, st *mesospb.TaskStatus, latest mesospb.TaskState) {
 	if fw != nil {
-		m.sendToFramework(fw, &schedulerpb.Event{
-			Type:   schedulerpb.Event_UPDATE.Enum(),
-			Update: &schedulerpb.Event_Update{Status: st},
-		})
+		m.sendUpdate(fw, st)
 		m.operatorTaskUpdated(fw.id, st, latest)
 	}
+}
+
+// sendUpdate sends an UPDATE event to the framework only: answers about tasks the master does not
+// track (launches it rejected, reconciliation) are no task state changes for operator
+// subscribers. m.mu is held.
+func (m *Master) sendUpdate(fw *framework, st *mesospb.TaskStatus) {
+	m.sendToFramework(fw, &schedulerpb.Event{
+		Type:   schedulerpb.Event_UPDATE.Enum(),
+		Update: &schedulerpb.Event_Update{Status: st},
+	})
 	m.metrics.statusUpdates.WithLabelValues(st.GetState().String()).Inc()
 }
 
@@ -147,17 +155,22 @@ func (m *Master) agentStatusUpdate(a *agent, u *internalpb.AgentCall_StatusUpdat
 	if u.LatestState != nil {
 		latest = u.GetLatestState()
 	}
-	if t := fw.tasks[st.GetTaskId().GetValue()]; t != nil {
-		t.t.State = latest.Enum()
-		t.t.StatusUpdateState = st.GetState().Enum()
-		t.t.StatusUpdateUuid = st.GetUuid()
-		t.t.Statuses = appendStatus(t.t.Statuses, st)
-		if isTerminal(latest) {
-			m.releaseTask(t)
-		}
-		if len(st.GetUuid()) == 0 && isTerminal(st.GetState()) {
-			m.completeTask(t)
-		}
+	t := fw.tasks[st.GetTaskId().GetValue()]
+	if t == nil {
+		// A task the master does not track: pass the update on (the framework acknowledges it,
+		// and the agent stops retrying) without inventing a task for operator subscribers.
+		m.sendUpdate(fw, st)
+		return
+	}
+	t.t.State = latest.Enum()
+	t.t.StatusUpdateState = st.GetState().Enum()
+	t.t.StatusUpdateUuid = st.GetUuid()
+	t.t.Statuses = appendStatus(t.t.Statuses, st)
+	if isTerminal(latest) {
+		m.releaseTask(t)
+	}
+	if len(st.GetUuid()) == 0 && isTerminal(st.GetState()) {
+		m.completeTask(t)
 	}
 	m.forwardUpdate(fw, st, latest)
 }
@@ -234,6 +247,9 @@ func (m *Master) sendReconciled(fw *framework, t *task, now time.Time) {
 		state = t.t.GetStatusUpdateState()
 	}
 	st := masterStatus(t.id(), t.t.GetAgentId().GetValue(), forFramework(fw, state), mesospb.TaskStatus_REASON_RECONCILIATION, "Reconciliation: latest task status", now)
+	if t.t.GetExecutorId() != nil {
+		st.ExecutorId = t.t.GetExecutorId()
+	}
 	if n := len(t.t.Statuses); n > 0 {
 		last := t.t.Statuses[n-1]
 		st.Healthy = last.Healthy
@@ -244,7 +260,7 @@ func (m *Master) sendReconciled(fw *framework, t *task, now time.Time) {
 	if state == mesospb.TaskState_TASK_UNREACHABLE && !t.unreachableTime.IsZero() {
 		st.UnreachableTime = &mesospb.TimeInfo{Nanoseconds: proto.Int64(t.unreachableTime.UnixNano())}
 	}
-	m.forwardUpdate(fw, st, state)
+	m.sendUpdate(fw, st)
 }
 
 // reconcileTask answers explicit reconciliation for one task. m.mu is held.
@@ -282,5 +298,5 @@ func (m *Master) reconcileTask(fw *framework, taskID, agentID string, now time.T
 	if !unreachable.IsZero() && fw.partitionAware() {
 		st.UnreachableTime = &mesospb.TimeInfo{Nanoseconds: proto.Int64(unreachable.UnixNano())}
 	}
-	m.forwardUpdate(fw, st, st.GetState())
+	m.sendUpdate(fw, st)
 }

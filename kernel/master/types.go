@@ -133,4 +133,6 @@ type offer struct {
 	role    string
 	res     allocator.Resources
 	created time.Time
+	// expiry rescinds the offer after the offer timeout, if one is set.
+	expiry *time.Timer
 }

@@ -135,10 +135,13 @@ func (c *Containerizer) Launch(ctx context.Context, cfg containerizer.ContainerC
 		c.mu.Unlock()
 		return nil, err
 	}
-	ct.pid = cmd.Process.Pid
-	if st, err := readStat(ct.pid); err == nil {
-		ct.start = st.start
+	var start uint64
+	if st, err := readStat(cmd.Process.Pid); err == nil {
+		start = st.start
 	}
+	c.mu.Lock()
+	ct.pid, ct.start = cmd.Process.Pid, start
+	c.mu.Unlock()
 	fail := func(err error) (*containerizer.Launched, error) {
 		_ = killSession(ct.pid, ct.start)
 		_ = cmd.Wait()
@@ -320,9 +323,10 @@ func (c *Containerizer) Destroy(ctx context.Context, id string) (*containerizer.
 	}
 	c.mu.Lock()
 	ct.destroy = true
+	pid, start := ct.pid, ct.start
 	c.mu.Unlock()
-	c.log.Info("destroying container", "container", id, "pid", ct.pid)
-	if err := killSession(ct.pid, ct.start); err != nil {
+	c.log.Info("destroying container", "container", id, "pid", pid)
+	if err := killSession(pid, start); err != nil {
 		c.log.Warn("destroy container", "container", id, "error", err)
 	}
 	return c.Wait(ctx, id)
@@ -374,7 +378,9 @@ func (c *Containerizer) Status(ctx context.Context, id string) (*mesospb.Contain
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
 	pid := uint32(ct.pid)
+	c.mu.Unlock()
 	return &mesospb.ContainerStatus{
 		ContainerId: &mesospb.ContainerID{Value: &ct.id},
 		ExecutorPid: &pid,

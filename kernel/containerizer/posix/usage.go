@@ -25,7 +25,7 @@ func (c *Containerizer) Usage(ctx context.Context, id string) (*mesospb.Resource
 		Timestamp: proto.Float64(float64(time.Now().UnixNano()) / 1e9),
 	}
 	c.mu.Lock()
-	cpus, memMB := ct.cpus, ct.memMB
+	cpus, memMB, pid, start := ct.cpus, ct.memMB, ct.pid, ct.start
 	c.mu.Unlock()
 	if cpus > 0 {
 		stats.CpusLimit = proto.Float64(cpus)
@@ -42,7 +42,7 @@ func (c *Containerizer) Usage(ctx context.Context, id string) (*mesospb.Resource
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range members(all, ct.pid, ct.start) {
+		for _, m := range members(all, pid, start) {
 			procs++
 			threads += uint32(m.threads)
 			user += m.utime + m.cutime

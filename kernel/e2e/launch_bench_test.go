@@ -1,0 +1,231 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"strata/kernel/agent"
+	"strata/kernel/master"
+	"strata/kernel/mesos/mesospb"
+	"strata/kernel/mesos/schedulerpb"
+	"strata/kernel/scheduler"
+)
+
+// launcher is a framework that launches queued tasks on the next offer and records, per task, the
+// time from sending the ACCEPT to receiving TASK_RUNNING.
+type launcher struct {
+	scheduler.NopHandler
+	client *scheduler.Client
+	cmd    string
+	// sequential launches the next task only once the previous one is RUNNING.
+	sequential bool
+	total      int
+
+	mu       sync.Mutex
+	next     int
+	inflight int
+	sent     map[string]time.Time
+	running  []time.Duration
+	done     chan struct{}
+}
+
+func (l *launcher) task(i int, agent *mesospb.AgentID) *mesospb.TaskInfo {
+	id := fmt.Sprintf("t%04d", i)
+	return &mesospb.TaskInfo{
+		Name: proto.String(id), TaskId: &mesospb.TaskID{Value: proto.String(id)}, AgentId: agent,
+		Resources: []*mesospb.Resource{
+			{Name: proto.String("cpus"), Type: mesospb.Value_SCALAR.Enum(), Scalar: &mesospb.Value_Scalar{Value: proto.Float64(0.01)}},
+			{Name: proto.String("mem"), Type: mesospb.Value_SCALAR.Enum(), Scalar: &mesospb.Value_Scalar{Value: proto.Float64(1)}},
+		},
+		Command: &mesospb.CommandInfo{Value: proto.String(l.cmd)},
+	}
+}
+
+func (l *launcher) Offers(ctx context.Context, ev *schedulerpb.Event_Offers) error {
+	for _, o := range ev.GetOffers() {
+		l.mu.Lock()
+		var tasks []*mesospb.TaskInfo
+		for l.next < l.total && (!l.sequential || l.inflight == 0) {
+			tasks = append(tasks, l.task(l.next, o.GetAgentId()))
+			l.next++
+			l.inflight++
+		}
+		now := time.Now()
+		for _, t := range tasks {
+			l.sent[t.GetTaskId().GetValue()] = now
+		}
+		l.mu.Unlock()
+		if len(tasks) == 0 {
+			if err := l.client.Decline(ctx, []*mesospb.OfferID{o.GetId()}, &mesospb.Filters{RefuseSeconds: proto.Float64(0)}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := l.client.Launch(ctx, []*mesospb.OfferID{o.GetId()}, tasks, &mesospb.Filters{RefuseSeconds: proto.Float64(0)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *launcher) Update(ctx context.Context, ev *schedulerpb.Event_Update) error {
+	st := ev.GetStatus()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id := st.GetTaskId().GetValue()
+	switch st.GetState() {
+	case mesospb.TaskState_TASK_RUNNING:
+		if t, ok := l.sent[id]; ok {
+			l.running = append(l.running, time.Since(t))
+			delete(l.sent, id)
+			l.inflight--
+			if len(l.running) == l.total {
+				close(l.done)
+			}
+		}
+	case mesospb.TaskState_TASK_FAILED, mesospb.TaskState_TASK_ERROR, mesospb.TaskState_TASK_LOST, mesospb.TaskState_TASK_DROPPED:
+		return fmt.Errorf("task %s: %s %s", id, st.GetState(), st.GetMessage())
+	}
+	return nil
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[int(float64(len(s)-1)*p)]
+}
+
+// launchCluster runs an in-process master and agent; executors are real `strata executor`
+// processes.
+func launchCluster(b *testing.B) string {
+	ctx, cancel := context.WithCancel(context.Background())
+	m, err := master.New(master.Config{IP: "127.0.0.1", WorkDir: b.TempDir()}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	masterDone := make(chan struct{})
+	go func() { defer close(masterDone); m.Serve(ctx, ready) }()
+	masterAddr := <-ready
+	a, err := agent.New(agent.Config{
+		WorkDir: b.TempDir(), IP: "127.0.0.1", Hostname: "127.0.0.1", Port: 0, Master: masterAddr,
+		Resources: "cpus:16;mem:16384;disk:10000;ports:[31000-32000]", Executable: strataBin, KillTasksOnExit: true,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	agentDone := make(chan struct{})
+	go func() { defer close(agentDone); a.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-agentDone; <-masterDone })
+	<-a.Ready()
+	return masterAddr
+}
+
+// runLaunches launches n tasks through a new framework and returns their LAUNCH → RUNNING times
+// and the CPU their processes (executors and commands) used, per task.
+func runLaunches(b *testing.B, masterAddr string, n int, sequential bool) ([]time.Duration, time.Duration) {
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
+	l := &launcher{cmd: "sleep 0.2", sequential: sequential, total: n, sent: map[string]time.Time{}, done: make(chan struct{})}
+	c, err := scheduler.New(scheduler.Config{
+		Masters:         []string{masterAddr},
+		FrameworkInfo:   &mesospb.FrameworkInfo{User: proto.String("root"), Name: proto.String("launch-bench"), FailoverTimeout: proto.Float64(0)},
+		AutoAcknowledge: true,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l.client = c
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() { defer close(runDone); c.Run(ctx, l) }()
+	select {
+	case <-l.done:
+	case <-time.After(3 * time.Minute):
+		b.Fatalf("only %d of %d tasks reached RUNNING", len(l.running), n)
+	}
+	_ = c.Teardown(context.Background())
+	cancel()
+	<-runDone
+	// Let the executors exit so that their CPU time is counted.
+	time.Sleep(time.Second)
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
+	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.running, cpu / time.Duration(n)
+}
+
+// forkExec measures fork/exec/wait of /bin/true n times: the floor of any process launch.
+func forkExec(b *testing.B, n int) []time.Duration {
+	out := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		if err := exec.Command("/bin/true").Run(); err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, time.Since(start))
+	}
+	return out
+}
+
+func reportLaunch(b *testing.B, all, forks []time.Duration, cpu time.Duration) {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(percentile(all, 0.50)), "p50-ms")
+	b.ReportMetric(ms(percentile(all, 0.99)), "p99-ms")
+	b.ReportMetric(ms(percentile(forks, 0.50)), "fork-p50-ms")
+	b.ReportMetric(ms(percentile(forks, 0.99)), "fork-p99-ms")
+	b.ReportMetric(ms(cpu), "task-cpu-ms")
+}
+
+// BenchmarkLaunchBurst measures LAUNCH → TASK_RUNNING for a burst of 100 short tasks launched at
+// once through the real master, agent and `strata executor` processes, beside fork/exec of
+// /bin/true measured in the same run.
+func BenchmarkLaunchBurst(b *testing.B) {
+	n := burstSize()
+	addr := launchCluster(b)
+	var all, forks []time.Duration
+	var cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		forks = append(forks, forkExec(b, n)...)
+		d, c := runLaunches(b, addr, n, false)
+		all, cpu = append(all, d...), c
+	}
+	reportLaunch(b, all, forks, cpu)
+}
+
+// BenchmarkLaunchSequential launches 100 tasks one after another (each once the previous is
+// RUNNING): the latency of one launch without queueing behind others.
+func BenchmarkLaunchSequential(b *testing.B) {
+	n := burstSize()
+	addr := launchCluster(b)
+	var all, forks []time.Duration
+	var cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		forks = append(forks, forkExec(b, n)...)
+		d, c := runLaunches(b, addr, n, true)
+		all, cpu = append(all, d...), c
+	}
+	reportLaunch(b, all, forks, cpu)
+}
+
+// burstSize is 100, or $STRATA_BURST for experiments.
+func burstSize() int {
+	n := 100
+	if v := os.Getenv("STRATA_BURST"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	return n
+}
