@@ -1,8 +1,6 @@
 package master
 
 import (
-	"os"
-	"runtime/pprof"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -76,21 +74,24 @@ func (tm *lcMaster) stop() {
 	}
 	tm.cancel()
 	tm.cancel = nil
-	go func() {
-		time.Sleep(2 * time.Second)
+	// http.Server.Shutdown waits 5s for connections that never carried a request; the client's
+	// transport may hold such a connection in its idle pool, so close those while waiting.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(waitBound)
+	for {
+		http.DefaultClient.CloseIdleConnections()
 		select {
-		case <-tm.done:
-		default:
-			pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+		case err := <-tm.done:
+			if err != nil {
+				tm.t.Errorf("master stopped with %v", err)
+			}
+			return
+		case <-tick.C:
+		case <-deadline:
+			tm.t.Error("master did not stop")
+			return
 		}
-	}()
-	select {
-	case err := <-tm.done:
-		if err != nil {
-			tm.t.Errorf("master stopped with %v", err)
-		}
-	case <-time.After(waitBound):
-		tm.t.Error("master did not stop")
 	}
 }
 

@@ -241,9 +241,7 @@ func TestOffersStaticReservation(t *testing.T) {
 			t.Fatalf("resource %v offered to ops: want a STATIC reservation for ops and allocation_info ops", r)
 		}
 	}
-	t.Log("before running")
 	ops.running(oo, 0, commandTask("o1", oo, oo.GetResources()...))
-	t.Log("after running")
 
 	// The framework in "*" never sees the reserved cpus, however often it declines.
 	star.decline(o, refuseFor(0))

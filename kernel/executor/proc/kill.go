@@ -28,6 +28,12 @@ const maxPoll = 50 * time.Millisecond
 // concurrently with Wait. The error reports only a failure to read /proc; the
 // process group is signalled regardless.
 func (p *Process) Kill(grace time.Duration) error {
+	// Fast path: once the root has been reaped its children have lost their parent link, so only
+	// the process group can still hold the tree; an empty group means nothing is left to kill and
+	// spares the walk over every process on the host (an executor does this on every exit).
+	if p.exited() && errors.Is(syscall.Kill(-p.pid, 0), syscall.ESRCH) {
+		return nil
+	}
 	known := make(map[int]uint64) // pid -> start time
 	all, err := snapshot()
 	if err != nil {
