@@ -97,8 +97,8 @@ func TestAgentRestartKeepsCheckpointedTasks(t *testing.T) {
 	if len(processesWith("301.4242")) == 0 {
 		t.Fatal("the checkpointed task died with the agent process")
 	}
-	// The master notices the broken stream: the fragile task is reported lost at once.
-	st := fragile.waitState("fragile", mesospb.TaskState_TASK_GONE, 20*time.Second)
+	// The master notices the broken stream: the fragile task is reported LOST at once (as Mesos does for frameworks that do not checkpoint).
+	st := fragile.waitState("fragile", mesospb.TaskState_TASK_LOST, 20*time.Second)
 	if st.GetReason() != mesospb.TaskStatus_REASON_AGENT_DISCONNECTED {
 		t.Fatalf("fragile task reason = %s", st.GetReason())
 	}
