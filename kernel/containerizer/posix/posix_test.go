@@ -3,6 +3,8 @@ package posix
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,10 +20,12 @@ import (
 	"strata/kernel/mesos/mesospb"
 )
 
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 func newTest(t *testing.T) (*Containerizer, string) {
 	t.Helper()
 	dir := t.TempDir()
-	c, err := New(Config{StateDir: filepath.Join(dir, "state")})
+	c, err := New(Config{StateDir: filepath.Join(dir, "state"), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +218,7 @@ func TestRecoverReattachesKnownAndKillsOrphans(t *testing.T) {
 	})
 
 	// A second containerizer over the same state plays the restarted agent.
-	c2, err := New(Config{StateDir: c1.cfg.StateDir})
+	c2, err := New(Config{StateDir: c1.cfg.StateDir, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
