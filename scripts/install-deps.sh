@@ -4,9 +4,13 @@
 set -euo pipefail
 
 # Debian packages the tests use, with a command each that proves it is present.
+# node and npm run a third-party Mesos framework library against Strata (kernel/e2e, interop test);
+# a node that came from elsewhere (e.g. a vendor package that bundles npm) is used as it is.
 declare -A need=(
 	[procps]=ps
 	[curl]=curl
+	[nodejs]=node
+	[npm]=npm
 )
 
 missing=()

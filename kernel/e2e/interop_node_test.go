@@ -219,7 +219,14 @@ func TestInteropNodeMesosFramework(t *testing.T) {
 			t.Fatalf("TASK_FINISHED for %s, launched %s", got, taskID)
 		}
 		// The executor saw SUBSCRIBED, LAUNCH and the agent's ACKNOWLEDGED of its terminal update.
-		stdout := sandboxFile(t, agent, fwID, executorID, "stdout")
+		// The scheduler may be done before the executor has logged that ACKNOWLEDGED, so wait for it.
+		var stdout string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			stdout = sandboxFile(t, agent, fwID, executorID, "stdout")
+			if strings.Contains(stdout, "executor.js: terminal update acknowledged") {
+				break
+			}
+		}
 		for _, want := range []string{"executor.js: subscribed to agent", "executor.js: launch " + taskID, "executor.js: terminal update acknowledged"} {
 			if !strings.Contains(stdout, want) {
 				t.Fatalf("executor.js stdout lacks %q:\n%s", want, stdout)

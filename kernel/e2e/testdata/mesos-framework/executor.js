@@ -103,7 +103,18 @@ function runTask(exec, task) {
 }
 
 executor.on("error", function (error) {
-    log("library error: " + (error && error.message ? error.message : JSON.stringify(error)));
+    var msg = error && error.message ? error.message : JSON.stringify(error);
+    log("library error: " + msg);
+    // Without checkpointing an executor ends when it loses its agent, as Mesos' executors do.
+    if (/Long-running connection was closed|problem with the request/.test(msg)) {
+        process.exit(1);
+    }
 });
+
+// Never outlive a test that went wrong.
+setTimeout(function () {
+    log("giving up after 120s");
+    process.exit(1);
+}, 120000).unref();
 
 executor.subscribe();
