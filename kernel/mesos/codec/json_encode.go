@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -223,6 +224,11 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// appendU4 writes r (at most U+FFFF) as a \uXXXX escape.
+func appendU4(b []byte, r rune) []byte {
+	return append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
+
 // safeASCII marks the ASCII bytes that need no escaping in a JSON string.
 var safeASCII = func() (t [utf8.RuneSelf]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
@@ -231,8 +237,9 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// appendString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD, and
-// U+2028/U+2029 are escaped so the output is also valid JavaScript.
+// appendString writes s as a JSON string in pure ASCII: non-ASCII runes (U+2028 and U+2029
+// among them, so the output is also valid JavaScript) become \uXXXX escapes, with surrogate
+// pairs beyond U+FFFF, and invalid UTF-8 becomes \ufffd.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
@@ -268,14 +275,19 @@ func appendString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
+		// Every non-ASCII rune is escaped: the output is then pure ASCII, so its length in bytes is
+		// its length in characters. Clients in the wild frame RecordIO records by comparing the
+		// byte length with a JavaScript string length, and lose events carrying "é" otherwise.
+		b = append(b, s[start:i]...)
+		if r > 0xffff {
+			hi, lo := utf16.EncodeRune(r)
+			b = appendU4(b, hi)
+			b = appendU4(b, lo)
+		} else {
+			b = appendU4(b, r)
 		}
 		i += size
+		start = i
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')

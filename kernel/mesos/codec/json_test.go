@@ -196,7 +196,7 @@ func TestMarshalString(t *testing.T) {
 		{"plain", `"plain"`},
 		{"q\"b\\", `"q\"b\\"`},
 		{"a\nb\tc\r\x01\x1f", `"a\nb\tc\r\u0001\u001f"`},
-		{"héllo ☃ 😀", `"héllo ☃ 😀"`},
+		{"héllo ☃ 😀", `"h\u00e9llo \u2603 \ud83d\ude00"`},
 		{"bad\xffutf8", `"bad\ufffdutf8"`},
 		{"ls\u2028ps\u2029", `"ls\u2028ps\u2029"`},
 		{"<&>", `"<&>"`},
@@ -205,6 +205,12 @@ func TestMarshalString(t *testing.T) {
 		got := string(appendString(nil, tc.in))
 		if got != tc.want {
 			t.Errorf("appendString(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+		for i := 0; i < len(got); i++ {
+			if got[i] >= 0x80 {
+				t.Errorf("appendString(%q) = %s: byte %d is not ASCII; clients compare byte and character lengths", tc.in, got, i)
+				break
+			}
 		}
 		var s string
 		if err := json.Unmarshal([]byte(got), &s); err != nil {
