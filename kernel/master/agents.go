@@ -119,7 +119,7 @@ func (m *Master) executorExited(a *agent, e *internalpb.AgentCall_ExitedExecutor
 // agentSubscribe handles REGISTER and REREGISTER: the answer is the agent's event stream.
 func (m *Master) agentSubscribe(c *gin.Context, call *internalpb.AgentCall) {
 	streamID := uuid.NewString()
-	stream := newEventStream(streamID)
+	stream := newAgentStream(streamID)
 	m.mu.Lock()
 	a, errMsg := m.attachAgent(call, stream)
 	m.mu.Unlock()
@@ -303,6 +303,7 @@ func (m *Master) adoptAgentState(a *agent, r *internalpb.AgentCall_Reregister, w
 		// its failover timeout expires.
 		fw := m.newFramework(proto.Clone(fi).(*mesospb.FrameworkInfo), now)
 		fw.recovered = true
+		fw.recoveryGrace = m.cfg.AgentReregisterTimeout
 		m.allocatorAddOrUpdateFramework(fw)
 		m.operatorFrameworkEvent(fw, true)
 		m.disconnectFramework(fw, now)

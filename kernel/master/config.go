@@ -27,7 +27,8 @@ type Config struct {
 	AgentPingTimeout     time.Duration
 	MaxAgentPingTimeouts int
 	// AgentReregisterTimeout is how long agents known from the registry have to re-register after a
-	// master restart before they are marked unreachable (default 10 min).
+	// master restart before they are marked unreachable (default 10 min). Frameworks that were
+	// connected when the previous master stopped get at least as long to re-subscribe.
 	AgentReregisterTimeout time.Duration
 	// DefaultFailoverTimeout applies to frameworks that do not set failover_timeout at all. Mesos
 	// uses 0 (a framework is removed, and its tasks killed, the moment its stream breaks); Strata

@@ -63,6 +63,28 @@ func validateRole(role string) error {
 	return nil
 }
 
+// normalizeFrameworkInfo drops a `role` of "*" from a MULTI_ROLE FrameworkInfo. Mesos-style JSON
+// writes proto defaults out, so a client that echoes a FrameworkInfo it decoded from JSON sends
+// "role":"*" beside its roles; Mesos rejects that, Strata reads it as the unset default it is.
+func normalizeFrameworkInfo(fi *mesospb.FrameworkInfo) {
+	if fi != nil && fi.Role != nil && fi.GetRole() == "*" && hasCapability(fi, mesospb.FrameworkInfo_Capability_MULTI_ROLE) {
+		fi.Role = nil
+	}
+}
+
+// immutableChange names the first field of a FrameworkInfo that may not change once registered.
+func immutableChange(old, info *mesospb.FrameworkInfo) string {
+	switch {
+	case info.GetPrincipal() != old.GetPrincipal():
+		return "principal"
+	case info.GetUser() != old.GetUser():
+		return "user"
+	case info.GetCheckpoint() != old.GetCheckpoint():
+		return "checkpoint"
+	}
+	return ""
+}
+
 func validateFrameworkInfo(fi *mesospb.FrameworkInfo) error {
 	if fi == nil {
 		return fmt.Errorf("Expecting 'framework_info' to be present")
@@ -176,6 +198,9 @@ func (m *Master) attachFramework(info *mesospb.FrameworkInfo, suppressed []strin
 		fw.reregisteredTime = now
 		m.log.Info("framework re-registered after master failover", "framework_id", id, "name", info.GetName())
 	default:
+		if field := immutableChange(fw.info, info); field != "" {
+			return nil, fmt.Sprintf("Updating 'FrameworkInfo.%s' is unsupported", field)
+		}
 		if fw.stream != nil {
 			m.sendToFramework(fw, &schedulerpb.Event{
 				Type:  schedulerpb.Event_ERROR.Enum(),
@@ -247,14 +272,8 @@ func (m *Master) updateFrameworkInfo(fw *framework, info *mesospb.FrameworkInfo,
 // updateFramework handles UPDATE_FRAMEWORK; it returns the HTTP status and an error message.
 func (m *Master) updateFramework(fw *framework, u *schedulerpb.Call_UpdateFramework) (int, string) {
 	info := proto.Clone(u.GetFrameworkInfo()).(*mesospb.FrameworkInfo)
-	old := fw.info
-	switch {
-	case info.GetPrincipal() != old.GetPrincipal():
-		return http.StatusBadRequest, "Updating 'FrameworkInfo.principal' is unsupported"
-	case info.GetUser() != old.GetUser():
-		return http.StatusBadRequest, "Updating 'FrameworkInfo.user' is unsupported"
-	case info.GetCheckpoint() != old.GetCheckpoint():
-		return http.StatusBadRequest, "Updating 'FrameworkInfo.checkpoint' is unsupported"
+	if field := immutableChange(fw.info, info); field != "" {
+		return http.StatusBadRequest, "Updating 'FrameworkInfo." + field + "' is unsupported"
 	}
 	m.updateFrameworkInfo(fw, info, u.GetSuppressedRoles())
 	m.allocatorAddOrUpdateFramework(fw)
@@ -294,7 +313,8 @@ func (m *Master) disconnectFramework(fw *framework, since time.Time) {
 	for _, o := range fw.offers {
 		m.removeOffer(o, false)
 	}
-	timeout := m.failoverTimeout(fw.info) - time.Since(since)
+	timeout := max(m.failoverTimeout(fw.info), fw.recoveryGrace) - time.Since(since)
+	fw.recoveryGrace = 0
 	if timeout < 0 {
 		timeout = 0
 	}
@@ -332,7 +352,13 @@ func (m *Master) removeFramework(fw *framework, why string) {
 		if t.agent != nil {
 			agentsToNotify[t.agent] = true
 		}
-		m.transitionTask(t, mesospb.TaskState_TASK_KILLED, mesospb.TaskStatus_REASON_FRAMEWORK_REMOVED, "Framework "+fw.id+" removed", now)
+		// A task that already reached a terminal state (it only awaited the acknowledgement of
+		// that update) keeps it, as in Mesos, where a terminal task state is never overwritten:
+		// a task that finished must not show up as killed, nor get a TASK_KILLED after its
+		// TASK_FINISHED. Only live tasks are marked killed.
+		if !isTerminal(t.t.GetState()) {
+			m.transitionTask(t, mesospb.TaskState_TASK_KILLED, mesospb.TaskStatus_REASON_FRAMEWORK_REMOVED, "Framework "+fw.id+" removed", now)
+		}
 		m.completeTask(t)
 	}
 	for agentID := range fw.executors {

@@ -154,18 +154,22 @@ func validateResources(list []*mesospb.Resource, role string) error {
 	return nil
 }
 
-// withAllocationRole returns a copy of list with allocation_info set to role where it is missing, as
-// Mesos injects it for frameworks that do not set it.
+// withAllocationRole sets allocation_info to role where it is missing, as Mesos injects it for
+// frameworks that do not set it, and returns list. It updates list in place: every caller passes
+// resources of a message it has just cloned from the request, so nothing else refers to them (a
+// second copy per resource cost an allocation-heavy proto.Clone for every launched task). The
+// resources that get one share a single AllocationInfo, which is never modified afterwards.
 func withAllocationRole(list []*mesospb.Resource, role string) []*mesospb.Resource {
-	out := make([]*mesospb.Resource, len(list))
-	for i, r := range list {
-		c := proto.Clone(r).(*mesospb.Resource)
-		if c.AllocationInfo == nil {
-			c.AllocationInfo = &mesospb.Resource_AllocationInfo{Role: proto.String(role)}
+	var info *mesospb.Resource_AllocationInfo
+	for _, r := range list {
+		if r.AllocationInfo == nil {
+			if info == nil {
+				info = &mesospb.Resource_AllocationInfo{Role: proto.String(role)}
+			}
+			r.AllocationInfo = info
 		}
-		out[i] = c
 	}
-	return out
+	return list
 }
 
 // validateTask checks a TaskInfo against the framework and agent and returns the resources it needs

@@ -496,3 +496,48 @@ func lcSubscribeRefused(t *testing.T, addr string, info *mesospb.FrameworkInfo) 
 	}
 	return ev.GetError().GetMessage()
 }
+
+// lcOperatorEvents subscribes to the operator event stream (protobuf) and returns its events after
+// SUBSCRIBED; the channel closes with the stream.
+func lcOperatorEvents(t *testing.T, addr string) <-chan *masterpb.Event {
+	t.Helper()
+	body, _ := proto.Marshal(&masterpb.Call{Type: masterpb.Call_SUBSCRIBE.Enum()})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/api/v1", bytes.NewReader(body))
+	req.Header.Set("Content-Type", codec.ContentTypeProtobuf)
+	req.Header.Set("Accept", codec.ContentTypeProtobuf)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		t.Fatalf("operator SUBSCRIBE: %s", resp.Status)
+	}
+	rd := recordio.NewReader(resp.Body)
+	decode := func() (*masterpb.Event, error) {
+		rec, err := rd.ReadRecord()
+		if err != nil {
+			return nil, err
+		}
+		ev := &masterpb.Event{}
+		return ev, proto.Unmarshal(rec, ev)
+	}
+	if ev, err := decode(); err != nil || ev.GetType() != masterpb.Event_SUBSCRIBED {
+		t.Fatalf("operator SUBSCRIBE: first event %v (%v)", ev, err)
+	}
+	out := make(chan *masterpb.Event, 1024)
+	go func() {
+		defer close(out)
+		defer resp.Body.Close()
+		for {
+			ev, err := decode()
+			if err != nil {
+				return
+			}
+			out <- ev
+		}
+	}()
+	return out
+}

@@ -175,9 +175,13 @@ func (m *Master) ServeListener(ctx context.Context, ln net.Listener, ready chan<
 	}
 	stopLoops()
 	m.closeAllStreams("master shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Streams are closed; give in-flight calls a moment, then drop what is left (including
+	// connections a client opened but never used, which Shutdown would wait 5 s for).
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
+	if srv.Shutdown(shutdownCtx) != nil {
+		_ = srv.Close()
+	}
 	wg.Wait()
 	m.stopTimers()
 	if m.ownsDB {

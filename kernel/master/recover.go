@@ -72,6 +72,10 @@ func (m *Master) recover(ctx context.Context) error {
 		since := now
 		if rec.DisconnectedAt != nil {
 			since = *rec.DisconnectedAt
+		} else {
+			// It was connected when the previous master stopped: like the agents, it gets the
+			// re-registration window to find this master, even with a failover_timeout of 0.
+			fw.recoveryGrace = m.cfg.AgentReregisterTimeout
 		}
 		m.disconnectFramework(fw, since)
 	}

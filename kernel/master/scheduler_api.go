@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"strata/kernel/mesos/codec"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/mesos/schedulerpb"
 )
@@ -23,6 +24,8 @@ func (m *Master) handleScheduler(c *gin.Context) {
 	if _, ok := decodeCall(c, call, "Call protobuf"); !ok {
 		return
 	}
+	normalizeFrameworkInfo(call.GetSubscribe().GetFrameworkInfo())
+	normalizeFrameworkInfo(call.GetUpdateFramework().GetFrameworkInfo())
 	if err := validateSchedulerCall(call); err != nil {
 		textError(c, http.StatusBadRequest, "Failed to validate scheduler::Call: %v", err)
 		return
@@ -66,7 +69,12 @@ func (m *Master) handleScheduler(c *gin.Context) {
 			textError(c, code, "%s", msg)
 			return
 		}
-		c.Status(http.StatusOK)
+		// An empty 200, but with a Content-Type: clients check it on every 200 answer.
+		cd, ok := acceptCodec(c)
+		if !ok {
+			cd = codec.JSON
+		}
+		c.Data(http.StatusOK, cd.ContentType(), nil)
 		return
 	case schedulerpb.Call_RECONCILE_OPERATIONS:
 		m.mu.Unlock()

@@ -457,7 +457,9 @@ func TestSmallEndpoints(t *testing.T) {
 // passes promlint).
 func TestMetricsEndpoints(t *testing.T) {
 	c := startOpCluster(t, nil)
-	c.runTask(t, func(o *mesospb.Offer) *mesospb.TaskInfo { return commandTask("t1", o, scalar("cpus", 1), scalar("mem", 128)) })
+	c.runTask(t, func(o *mesospb.Offer) *mesospb.TaskInfo {
+		return commandTask("t1", o, scalar("cpus", 1), scalar("mem", 128))
+	})
 	c.runTask(t, func(o *mesospb.Offer) *mesospb.TaskInfo { return commandTask("t2", o, scalar("cpus", 1)) })
 
 	code, hdr, body := get(t, "http://"+c.addr+"/metrics/snapshot")

@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 
@@ -20,6 +21,11 @@ var errStreamClosed = errors.New("master: stream closed")
 // master lock; serve writes them out on the HTTP goroutine.
 type eventStream struct {
 	id string
+	// coalesce lets serve send everything queued at once as one HTTP chunk. Only an agent's
+	// control stream does: Strata's agents read it with a RecordIO reader that does not care about
+	// chunk boundaries, while third-party scheduler and operator clients expect exactly one record
+	// per chunk, as libprocess sends them (TestEventStreamOneRecordPerChunk).
+	coalesce bool
 
 	mu     sync.Mutex
 	queue  [][]byte
@@ -31,6 +37,13 @@ type eventStream struct {
 
 func newEventStream(id string) *eventStream {
 	return &eventStream{id: id, notify: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// newAgentStream is newEventStream for an agent's control stream, which coalesces records.
+func newAgentStream(id string) *eventStream {
+	s := newEventStream(id)
+	s.coalesce = true
+	return s
 }
 
 // send queues one encoded record. It never blocks; it reports false if the stream is closed or was
@@ -77,21 +90,52 @@ func (s *eventStream) closed() bool {
 }
 
 // serve writes queued records to w until the stream is closed, the request context ends or a write
-// fails. The caller has already written the response headers.
+// fails. The caller has already written the response headers. Every record is its own HTTP chunk
+// (one write and flush each), except on a coalescing stream, where the records queued together go
+// out as one chunk: a burst such as the RUN_TASKs of one ACCEPT then costs one system call.
 func (s *eventStream) serve(ctx context.Context, w http.ResponseWriter) error {
 	rw := recordio.NewWriter(w)
+	flusher, _ := w.(http.Flusher)
+	var buf []byte
+	write := func(batch [][]byte) error {
+		if !s.coalesce {
+			for _, rec := range batch {
+				if err := rw.WriteRecord(rec); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		buf = buf[:0]
+		for _, rec := range batch {
+			if len(rec) > 0 {
+				buf = recordio.AppendRecord(buf, rec)
+			}
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		if _, err := w.Write(buf); err != nil {
+			return fmt.Errorf("master: write stream: %w", err)
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		if cap(buf) > 64<<10 {
+			buf = nil // do not keep a burst's buffer for the stream's lifetime
+		}
+		return nil
+	}
 	for {
 		s.mu.Lock()
 		batch := s.queue
 		s.queue = nil
 		s.mu.Unlock()
-		for _, rec := range batch {
-			if err := rw.WriteRecord(rec); err != nil {
+		if len(batch) > 0 {
+			if err := write(batch); err != nil {
 				s.close("write failed")
 				return err
 			}
-		}
-		if len(batch) > 0 {
 			continue
 		}
 		select {
@@ -102,10 +146,8 @@ func (s *eventStream) serve(ctx context.Context, w http.ResponseWriter) error {
 			rest := s.queue
 			s.queue = nil
 			s.mu.Unlock()
-			for _, rec := range rest {
-				if err := rw.WriteRecord(rec); err != nil {
-					return err
-				}
+			if err := write(rest); err != nil {
+				return err
 			}
 			return errStreamClosed
 		case <-ctx.Done():

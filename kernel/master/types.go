@@ -23,6 +23,10 @@ type framework struct {
 	inAllocator bool
 	// recovered is set for frameworks loaded from the store that have not re-subscribed yet.
 	recovered bool
+	// recoveryGrace is the least time a framework that was connected when the previous master
+	// stopped gets to re-subscribe to this one, whatever its failover_timeout: a master failover
+	// is no scheduler failover.
+	recoveryGrace time.Duration
 
 	registeredTime   time.Time
 	reregisteredTime time.Time

@@ -275,6 +275,14 @@ func (a *Agent) SendStatus(taskID string, state, latest mesospb.TaskState) ([]by
 	return a.sendUpdate(t, state, latest), nil
 }
 
+// Forget drops a task without any status update, as if its RUN_TASK had never arrived; the next
+// re-registration does not report it.
+func (a *Agent) Forget(taskID string) {
+	a.mu.Lock()
+	delete(a.tasks, taskID)
+	a.mu.Unlock()
+}
+
 func (a *Agent) agentInfo(id string) *mesospb.AgentInfo {
 	info := &mesospb.AgentInfo{
 		Hostname:   proto.String(a.cfg.Hostname),
