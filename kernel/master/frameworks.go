@@ -13,26 +13,16 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"strata/kernel/mesos/codec"
+	"strata/kernel/mesos/ids"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/mesos/schedulerpb"
 	"strata/kernel/store"
 )
 
-// validateID applies Mesos' rules for ids: non-empty, at most 255 characters, not "." or "..",
-// and no control characters, '/' or '\'.
+// validateID applies Mesos' rules for ids (kernel/mesos/ids) and names the offending field.
 func validateID(field, id string) error {
-	switch {
-	case id == "":
-		return fmt.Errorf("'%s' must not be empty", field)
-	case len(id) > 255:
-		return fmt.Errorf("'%s' is longer than 255 characters", field)
-	case id == "." || id == "..":
-		return fmt.Errorf("'%s' must not be '.' or '..'", field)
-	}
-	for _, r := range id {
-		if r < 0x20 || r == 0x7f || r == '/' || r == '\\' {
-			return fmt.Errorf("'%s' %q contains a control character, '/' or '\\'", field, id)
-		}
+	if err := ids.Validate(id); err != nil {
+		return fmt.Errorf("'%s' is not a valid id: %v", field, err)
 	}
 	return nil
 }

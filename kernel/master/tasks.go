@@ -9,27 +9,17 @@ import (
 	"strata/kernel/mesos/internalpb"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/mesos/schedulerpb"
+	"strata/kernel/mesos/taskstate"
 )
 
-// isTerminal follows Mesos' protobuf::isTerminalState.
-func isTerminal(s mesospb.TaskState) bool {
-	switch s {
-	case mesospb.TaskState_TASK_FINISHED, mesospb.TaskState_TASK_FAILED, mesospb.TaskState_TASK_KILLED,
-		mesospb.TaskState_TASK_LOST, mesospb.TaskState_TASK_ERROR, mesospb.TaskState_TASK_DROPPED,
-		mesospb.TaskState_TASK_GONE, mesospb.TaskState_TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
-}
+var isTerminal = taskstate.IsTerminal
 
 // forFramework maps the partition-aware states to TASK_LOST for frameworks without PARTITION_AWARE.
 func forFramework(fw *framework, s mesospb.TaskState) mesospb.TaskState {
 	if fw != nil && fw.partitionAware() {
 		return s
 	}
-	switch s {
-	case mesospb.TaskState_TASK_DROPPED, mesospb.TaskState_TASK_UNREACHABLE, mesospb.TaskState_TASK_GONE,
-		mesospb.TaskState_TASK_GONE_BY_OPERATOR, mesospb.TaskState_TASK_UNKNOWN:
+	if taskstate.PartitionAwareOnly(s) {
 		return mesospb.TaskState_TASK_LOST
 	}
 	return s

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"strata/kernel/mesos/ids"
 )
 
 // Layout computes paths under a work directory.
@@ -21,13 +22,8 @@ var ErrInvalidID = errors.New("invalid id")
 // ValidateID checks that id is safe as one path component (and a valid
 // Mesos id: at most 255 characters, no control characters).
 func ValidateID(id string) error {
-	if id == "" || id == "." || id == ".." || len(id) > 255 || strings.ContainsAny(id, "/\\") {
-		return fmt.Errorf("sandbox: %w: %q", ErrInvalidID, id)
-	}
-	for _, r := range id {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("sandbox: %w: %q", ErrInvalidID, id)
-		}
+	if err := ids.Validate(id); err != nil {
+		return fmt.Errorf("sandbox: %w: %w", ErrInvalidID, err)
 	}
 	return nil
 }

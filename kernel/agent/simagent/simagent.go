@@ -19,6 +19,7 @@ import (
 	"strata/kernel/mesos/internalpb"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/mesos/recordio"
+	"strata/kernel/mesos/taskstate"
 )
 
 const streamHeader = "Strata-Agent-Stream-Id"
@@ -614,15 +615,7 @@ func (a *Agent) call(c *internalpb.AgentCall) {
 	resp.Body.Close()
 }
 
-func terminal(s mesospb.TaskState) bool {
-	switch s {
-	case mesospb.TaskState_TASK_FINISHED, mesospb.TaskState_TASK_FAILED, mesospb.TaskState_TASK_KILLED,
-		mesospb.TaskState_TASK_LOST, mesospb.TaskState_TASK_ERROR, mesospb.TaskState_TASK_DROPPED,
-		mesospb.TaskState_TASK_GONE, mesospb.TaskState_TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
-}
+var terminal = taskstate.IsTerminal
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

@@ -12,6 +12,7 @@ import (
 
 	"strata/kernel/mesos/internalpb"
 	"strata/kernel/mesos/mesospb"
+	"strata/kernel/mesos/taskstate"
 )
 
 // Update is one status update as sent to the master.
@@ -96,17 +97,9 @@ func New(cfg Config) *Manager {
 	return &Manager{cfg: cfg, log: log.With("component", "statusupdate"), paused: true, streams: make(map[streamKey]*stream)}
 }
 
-// IsTerminal reports whether a task state is terminal for the agent (the
-// task is gone and will not come back).
-func IsTerminal(s mesospb.TaskState) bool {
-	switch s {
-	case mesospb.TaskState_TASK_FINISHED, mesospb.TaskState_TASK_FAILED, mesospb.TaskState_TASK_KILLED,
-		mesospb.TaskState_TASK_ERROR, mesospb.TaskState_TASK_LOST, mesospb.TaskState_TASK_DROPPED,
-		mesospb.TaskState_TASK_GONE, mesospb.TaskState_TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
-}
+// IsTerminal reports whether a task state is terminal for the agent (the task is gone and will
+// not come back).
+func IsTerminal(s mesospb.TaskState) bool { return taskstate.IsTerminal(s) }
 
 func validate(u *Update) error {
 	switch {
