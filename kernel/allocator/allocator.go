@@ -44,9 +44,12 @@ type Config struct {
 	// (--fair_sharing_excluded_resource_names), e.g. "gpus".
 	FairnessExcluded []string
 	// ReuseOffers makes every pass return its offers in the same backing
-	// array, saving an allocation of one Offer per agent per pass. The
-	// returned slice is then valid only until the next pass; the Offer
-	// values (and their Resources) stay valid when copied out.
+	// array. A pass then allocates nothing in steady state (without it,
+	// the slice it returns is its only allocation, one Offer per offered
+	// agent). The returned slice is valid only until the next pass; the
+	// Offer values (and their Resources) stay valid when copied out, so a
+	// caller that is done with a pass' offers before the next pass loses
+	// nothing by setting it.
 	ReuseOffers bool
 	// OfferGPUAgentsToAll disables the Mesos --filter_gpu_resources
 	// behaviour, under which agents with GPUs are offered only to
@@ -106,7 +109,10 @@ type Filter struct {
 func DefaultFilter() *Filter { return &Filter{RefuseSeconds: DefaultRefuseSeconds} }
 
 // Offer is one allocation decision: everything Resources on AgentID given
-// to FrameworkID under Role.
+// to FrameworkID under Role. Resources is the caller's to keep and to
+// change: it shares memory with the allocator's record of the allocation,
+// but as a value (see Resources) changing it never affects that record or
+// any other offer.
 type Offer struct {
 	AgentID     string
 	Hostname    string
@@ -134,6 +140,7 @@ type agent struct {
 	free     Resources    // total minus everything allocated
 	allocs   []allocation // by value: no allocation per offer in steady state
 	allocFw  []*framework // allocs[i].fw, compact for lookups
+	filters  []refusal    // refusal filters on this agent, of any framework
 	active   bool
 	hasGPU   bool
 	dirty    bool
@@ -161,13 +168,14 @@ type framework struct {
 	roles       map[string]*fwRole // tracked: subscribed or holding resources
 	minAlloc    map[string][]Quantities
 	constraints map[string]func(AgentInfo) bool
-	filters     map[filterKey][]refusal
+	filterCount int // refusal filters held, on all agents
 }
 
 // fwRole is a framework's membership in one role's sorter.
 type fwRole struct {
 	fw         *framework
 	role       *role
+	idx        int32 // in role.fws
 	subscribed bool
 	suppressed bool
 	alloc      Quantities
@@ -204,7 +212,8 @@ type Allocator struct {
 	stats Stats
 
 	// scratch, reused across passes
-	order        []*agent
+	order        []int32  // positions in agents
+	targets      []*agent // agents of a targeted pass
 	pending      []pendingCharge
 	viewReserved []reservation
 	offerBuf     []Offer // with Config.ReuseOffers

@@ -623,3 +623,79 @@ func TestReuseOffers(t *testing.T) {
 		t.Fatalf("copied-out offer changed: %s", kept.Resources)
 	}
 }
+
+// TestOfferResourcesAreIndependent: callers keep offered Resources and
+// change them (the master subtracts launched tasks) without touching the
+// allocator's records or other offers, even though they share memory.
+func TestOfferResourcesAreIndependent(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.agent("a1", "cpus:4;mem:256;foo:3;ports:[1-100];zones:{x,y};cpus(r):1;ports(r):[200-210]")
+	h.agent("a2", "cpus:4;mem:256;ports:[1-100]")
+	h.fw("f", "r")
+	offers := h.allocate()
+	want := describe(offers)
+	kept := make([]Resources, len(offers))
+	for i := range offers {
+		kept[i] = offers[i].Resources
+		r := &offers[i].Resources
+		r.Subtract(MustParseResources("cpus:1;foo:1;ports:[1-50];zones:{x};cpus(r):1;ports(r):[200-200]"))
+		r.Add(MustParseResources("gpus:1;ports:[500-600];zones:{z};mem(r):1"))
+		r.AddRanges("r", Ports, Range{211, 220})
+	}
+	checkInvariants(t, h.a)
+	for i, o := range offers {
+		if got := h.a.Allocated(o.AgentID, o.FrameworkID, o.Role); !got.Equal(kept[i]) {
+			t.Fatalf("allocation of %s changed with the offer: %s", o.AgentID, got)
+		}
+		if err := h.a.RecoverResources(o.AgentID, o.FrameworkID, o.Role, kept[i], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := describe(h.allocate()); !slices.Equal(got, want) {
+		t.Fatalf("re-offered:\n%v\nwant:\n%v", got, want)
+	}
+}
+
+// TestSteadyStatePassesDoNotAllocate guards the allocation-free pass: once
+// warm, a full pass with ReuseOffers and the recovery of its offers (with
+// refusal filters expiring and being installed, as in an offer loop)
+// allocate nothing; without ReuseOffers a pass allocates just the slice it
+// returns.
+func TestSteadyStatePassesDoNotAllocate(t *testing.T) {
+	for _, reuse := range []bool{true, false} {
+		a := New(Config{Seed: 3, ReuseOffers: reuse})
+		now := epoch
+		a.cfg.Clock = func() time.Time { return now }
+		for i := range 200 {
+			if err := a.AddAgent(fmt.Sprintf("a%03d", i), "h", benchAgentResources, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 6 {
+			if err := a.AddFramework(fmt.Sprintf("f%d", i), FrameworkInfo{Roles: []string{fmt.Sprintf("r%d", i%3)}}, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		task := MustParseResources("cpus:0.001")
+		cycle := func() {
+			for _, o := range a.Allocate(now) {
+				left := o.Resources
+				left.Subtract(task) // a task keeps a little of each offer
+				if err := a.RecoverResources(o.AgentID, o.FrameworkID, o.Role, left, DefaultFilter()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			now = now.Add(time.Second)
+		}
+		for range 40 {
+			cycle() // warm up: records and filters reach their steady size
+		}
+		want := 0.0
+		if !reuse {
+			want = 1
+		}
+		if got := testing.AllocsPerRun(20, cycle); got != want {
+			t.Errorf("ReuseOffers=%v: %v allocations per cycle, want %v", reuse, got, want)
+		}
+	}
+}

@@ -202,44 +202,62 @@ func benchRecoverAllOffers(b *testing.B, a *Allocator, offers []Offer) {
 // a cycle: the pass plus the recoveries. placements/s counts tasks.
 func BenchmarkAcceptLoop(b *testing.B) {
 	logBenchEnv()
-	const tasksPerOffer = 10
 	for _, n := range benchAgents {
 		for _, f := range benchFrameworks {
 			b.Run(fmt.Sprintf("agents=%d/frameworks=%d", n, f), func(b *testing.B) {
-				a := benchCluster(b, n, f)
-				now := time.Unix(1_700_000_000, 0)
-				a.cfg.Clock = func() time.Time { return now }
-				var ct cycleTimer
-				placements := 0
-				filter := DefaultFilter()
-				b.ReportAllocs()
-				b.ResetTimer()
-				for range b.N {
-					ct.start()
-					offers := a.Allocate(now)
-					for _, o := range offers {
-						left := o.Resources
-						for t := 0; t < tasksPerOffer && left.ContainsAll(benchTask); t++ {
-							left.Subtract(benchTask)
-							placements++
-						}
-						if err := a.RecoverResources(o.AgentID, o.FrameworkID, o.Role, left, filter); err != nil {
-							b.Fatal(err)
-						}
-					}
-					ct.stop()
-					now = now.Add(time.Second)
-					if len(offers) == 0 && a.filterCount == 0 { // cluster full: start over
-						b.StopTimer()
-						a = benchCluster(b, n, f)
-						a.cfg.Clock = func() time.Time { return now }
-						b.StartTimer()
-					}
-				}
-				ct.report(b, placements)
+				benchAcceptLoop(b, n, f, false)
 			})
 		}
 	}
+}
+
+// BenchmarkAcceptLoopReuseOffers is the largest accept loop with
+// Config.ReuseOffers.
+func BenchmarkAcceptLoopReuseOffers(b *testing.B) {
+	logBenchEnv()
+	const n, f = 10000, 100
+	b.Run(fmt.Sprintf("agents=%d/frameworks=%d", n, f), func(b *testing.B) {
+		benchAcceptLoop(b, n, f, true)
+	})
+}
+
+func benchAcceptLoop(b *testing.B, n, f int, reuse bool) {
+	const tasksPerOffer = 10
+	now := time.Unix(1_700_000_000, 0)
+	newCluster := func() *Allocator {
+		a := benchCluster(b, n, f)
+		a.cfg.Clock = func() time.Time { return now }
+		a.cfg.ReuseOffers = reuse
+		return a
+	}
+	a := newCluster()
+	var ct cycleTimer
+	placements := 0
+	filter := DefaultFilter()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		ct.start()
+		offers := a.Allocate(now)
+		for _, o := range offers {
+			left := o.Resources
+			for t := 0; t < tasksPerOffer && left.ContainsAll(benchTask); t++ {
+				left.Subtract(benchTask)
+				placements++
+			}
+			if err := a.RecoverResources(o.AgentID, o.FrameworkID, o.Role, left, filter); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ct.stop()
+		now = now.Add(time.Second)
+		if len(offers) == 0 && a.filterCount == 0 { // cluster full: start over
+			b.StopTimer()
+			a = newCluster()
+			b.StartTimer()
+		}
+	}
+	ct.report(b, placements)
 }
 
 // BenchmarkEventPass measures the event-driven path: one agent's

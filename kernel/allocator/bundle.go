@@ -31,24 +31,82 @@ type namedSet struct {
 }
 
 // bundle holds resources with a single owner (unreserved, or reserved for
-// one role). cpus/mem/disk/gpus have fixed fields; the other named
-// resources live in small slices sorted by name. Invariant: no zero or
-// negative scalars, no empty ranges or sets.
+// one role). cpus/mem/disk/gpus have fixed fields; everything else sits
+// behind one pointer, x, which is nil when there is nothing else. Keeping
+// the bundle small (40 bytes, one pointer) keeps offers, allocation
+// records and filters small, and gives the garbage collector less to
+// scan. Invariant: no zero or negative scalars, no empty ranges or sets.
+//
+// *x and every slice it refers to are immutable once stored: a mutating
+// method builds replacements instead of writing into them, so copies of a
+// bundle can share them safely. See Resources.
 type bundle struct {
 	cpus, mem, disk, gpus int64
-	scalars               []namedScalar
-	ranges                []namedRanges
-	sets                  []namedSet
+	x                     *extras
+}
+
+// extras are a bundle's resources other than cpus, mem, disk and gpus,
+// each kind sorted by name. At least one slice is non-empty.
+type extras struct {
+	scalars []namedScalar
+	ranges  []namedRanges
+	sets    []namedSet
 }
 
 func (b *bundle) isEmpty() bool {
-	return b.cpus == 0 && b.mem == 0 && b.disk == 0 && b.gpus == 0 &&
-		len(b.scalars) == 0 && len(b.ranges) == 0 && len(b.sets) == 0
+	return b.cpus == 0 && b.mem == 0 && b.disk == 0 && b.gpus == 0 && b.x == nil
 }
 
 // hasScalars reports whether any scalar resource is present.
 func (b *bundle) hasScalars() bool {
-	return b.cpus != 0 || b.mem != 0 || b.disk != 0 || b.gpus != 0 || len(b.scalars) != 0
+	return b.cpus != 0 || b.mem != 0 || b.disk != 0 || b.gpus != 0 || len(b.scalars()) != 0
+}
+
+// scalars, ranges and sets return the (read-only) extras of each kind.
+func (b *bundle) scalars() []namedScalar {
+	if b.x == nil {
+		return nil
+	}
+	return b.x.scalars
+}
+
+func (b *bundle) ranges() []namedRanges {
+	if b.x == nil {
+		return nil
+	}
+	return b.x.ranges
+}
+
+func (b *bundle) sets() []namedSet {
+	if b.x == nil {
+		return nil
+	}
+	return b.x.sets
+}
+
+// extras returns a copy of b's extras to build replacements in.
+func (b *bundle) extras() extras {
+	if b.x == nil {
+		return extras{}
+	}
+	return *b.x
+}
+
+// setExtras stores e as b's extras: nil when empty, and the old pointer
+// when no slice changed.
+func (b *bundle) setExtras(e extras) {
+	switch {
+	case len(e.scalars) == 0 && len(e.ranges) == 0 && len(e.sets) == 0:
+		b.x = nil
+	case b.x != nil && sameSlice(e.scalars, b.x.scalars) && sameSlice(e.ranges, b.x.ranges) && sameSlice(e.sets, b.x.sets):
+	default:
+		b.x = &extras{e.scalars, e.ranges, e.sets} // allocates only here
+	}
+}
+
+// sameSlice reports whether a and b are the same slice of the same array.
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 func (b *bundle) fixed(name string) *int64 {
@@ -70,8 +128,9 @@ func (b *bundle) scalar(name string) int64 {
 	if p := b.fixed(name); p != nil {
 		return *p
 	}
-	if i, ok := slices.BinarySearchFunc(b.scalars, name, cmpScalarName); ok {
-		return b.scalars[i].v
+	s := b.scalars()
+	if i, ok := slices.BinarySearchFunc(s, name, cmpScalarName); ok {
+		return s[i].v
 	}
 	return 0
 }
@@ -80,107 +139,86 @@ func cmpScalarName(s namedScalar, name string) int { return strings.Compare(s.na
 func cmpRangesName(s namedRanges, name string) int { return strings.Compare(s.name, name) }
 func cmpSetName(s namedSet, name string) int       { return strings.Compare(s.name, name) }
 
+func (b *bundle) rangesOf(name string) []Range {
+	rs := b.ranges()
+	if i, ok := slices.BinarySearchFunc(rs, name, cmpRangesName); ok {
+		return rs[i].r
+	}
+	return nil
+}
+
+func (b *bundle) setOf(name string) []string {
+	ss := b.sets()
+	if i, ok := slices.BinarySearchFunc(ss, name, cmpSetName); ok {
+		return ss[i].items
+	}
+	return nil
+}
+
 // addScalar adds v (may be negative) to the named scalar, saturating at 0.
 func (b *bundle) addScalar(name string, v int64) {
 	if p := b.fixed(name); p != nil {
 		*p = max(*p+v, 0)
 		return
 	}
-	i, ok := slices.BinarySearchFunc(b.scalars, name, cmpScalarName)
-	if ok {
-		nv := b.scalars[i].v + v
-		if nv <= 0 {
-			b.scalars = slices.Delete(b.scalars, i, i+1)
-		} else {
-			b.scalars[i].v = nv
-		}
-		return
-	}
-	if v > 0 {
-		b.scalars = slices.Insert(b.scalars, i, namedScalar{name, v})
-	}
+	e := b.extras()
+	e.scalars = withScalar(e.scalars, name, v)
+	b.setExtras(e)
 }
 
-// addRanges unions rs (normalized) into the named ranges.
+// addRanges unions rs (normalized, and immutable from now on) into the
+// named ranges.
 func (b *bundle) addRanges(name string, rs []Range) {
-	if len(rs) == 0 {
-		return
-	}
-	i, ok := slices.BinarySearchFunc(b.ranges, name, cmpRangesName)
-	if ok {
-		b.ranges[i].r = unionRanges(b.ranges[i].r, rs)
-		return
-	}
-	b.ranges = slices.Insert(b.ranges, i, namedRanges{name, slices.Clone(rs)})
+	e := b.extras()
+	e.ranges = withRanges(e.ranges, name, rs)
+	b.setExtras(e)
 }
 
-func (b *bundle) subRanges(name string, rs []Range) {
-	i, ok := slices.BinarySearchFunc(b.ranges, name, cmpRangesName)
-	if !ok {
-		return
-	}
-	left := subtractRanges(b.ranges[i].r, rs)
-	if len(left) == 0 {
-		b.ranges = slices.Delete(b.ranges, i, i+1)
-		return
-	}
-	b.ranges[i].r = left
-}
-
-func (b *bundle) rangesOf(name string) []Range {
-	if i, ok := slices.BinarySearchFunc(b.ranges, name, cmpRangesName); ok {
-		return b.ranges[i].r
-	}
-	return nil
-}
-
+// addSet unions items (normalized, and immutable from now on) into the
+// named set.
 func (b *bundle) addSet(name string, items []string) {
-	if len(items) == 0 {
-		return
-	}
-	i, ok := slices.BinarySearchFunc(b.sets, name, cmpSetName)
-	if ok {
-		b.sets[i].items = unionSet(b.sets[i].items, items)
-		return
-	}
-	b.sets = slices.Insert(b.sets, i, namedSet{name, slices.Clone(items)})
+	e := b.extras()
+	e.sets = withSet(e.sets, name, items)
+	b.setExtras(e)
 }
 
-func (b *bundle) subSet(name string, items []string) {
-	i, ok := slices.BinarySearchFunc(b.sets, name, cmpSetName)
-	if !ok {
-		return
-	}
-	left := subtractSet(b.sets[i].items, items)
-	if len(left) == 0 {
-		b.sets = slices.Delete(b.sets, i, i+1)
-		return
-	}
-	b.sets[i].items = left
-}
-
-func (b *bundle) setOf(name string) []string {
-	if i, ok := slices.BinarySearchFunc(b.sets, name, cmpSetName); ok {
-		return b.sets[i].items
-	}
-	return nil
-}
-
-// add merges o into b.
+// add merges o into b. Where b has nothing of a kind it shares o's slice,
+// so adding to an empty owner never allocates.
 func (b *bundle) add(o *bundle) {
 	b.cpus += o.cpus
 	b.mem += o.mem
 	b.disk += o.disk
 	b.gpus += o.gpus
-	for _, s := range o.scalars {
-		b.addScalar(s.name, s.v)
+	switch {
+	case o.x == nil:
+		return
+	case b.x == nil:
+		b.x = o.x
+		return
 	}
-	for _, r := range o.ranges {
-		b.addRanges(r.name, r.r)
+	e := *b.x
+	if len(e.scalars) == 0 {
+		e.scalars = o.x.scalars
+	} else {
+		for _, s := range o.x.scalars {
+			e.scalars = withScalar(e.scalars, s.name, s.v)
+		}
 	}
-	for _, s := range o.sets {
-		b.addSet(s.name, s.items)
+	if len(e.ranges) == 0 {
+		e.ranges = o.x.ranges
+	} else {
+		for _, r := range o.x.ranges {
+			e.ranges = withRanges(e.ranges, r.name, r.r)
+		}
 	}
+	if len(e.sets) == 0 {
+		e.sets = o.x.sets
+	} else {
+		for _, s := range o.x.sets {
+			e.sets = withSet(e.sets, s.name, s.items)
+		}
+	}
+	b.setExtras(e)
 }
 
 // sub removes o from b, saturating: scalars never go below zero and only
@@ -190,15 +228,24 @@ func (b *bundle) sub(o *bundle) {
 	b.mem = max(b.mem-o.mem, 0)
 	b.disk = max(b.disk-o.disk, 0)
 	b.gpus = max(b.gpus-o.gpus, 0)
-	for _, s := range o.scalars {
-		b.addScalar(s.name, -s.v)
+	if o.x == nil || b.x == nil {
+		return
 	}
-	for _, r := range o.ranges {
-		b.subRanges(r.name, r.r)
+	if o.x == b.x {
+		b.x = nil // o holds all of b's extras
+		return
 	}
-	for _, s := range o.sets {
-		b.subSet(s.name, s.items)
+	e := *b.x
+	for _, s := range o.x.scalars {
+		e.scalars = withScalar(e.scalars, s.name, -s.v)
 	}
+	for _, r := range o.x.ranges {
+		e.ranges = withoutRanges(e.ranges, r.name, r.r)
+	}
+	for _, s := range o.x.sets {
+		e.sets = withoutSet(e.sets, s.name, s.items)
+	}
+	b.setExtras(e)
 }
 
 // contains reports whether o ⊆ b.
@@ -206,17 +253,20 @@ func (b *bundle) contains(o *bundle) bool {
 	if o.cpus > b.cpus || o.mem > b.mem || o.disk > b.disk || o.gpus > b.gpus {
 		return false
 	}
-	for _, s := range o.scalars {
+	if o.x == nil || o.x == b.x {
+		return true
+	}
+	for _, s := range o.x.scalars {
 		if b.scalar(s.name) < s.v {
 			return false
 		}
 	}
-	for _, r := range o.ranges {
+	for _, r := range o.x.ranges {
 		if !containsRanges(b.rangesOf(r.name), r.r) {
 			return false
 		}
 	}
-	for _, s := range o.sets {
+	for _, s := range o.x.sets {
 		if !containsSet(b.setOf(s.name), s.items) {
 			return false
 		}
@@ -225,42 +275,29 @@ func (b *bundle) contains(o *bundle) bool {
 }
 
 func (b *bundle) equal(o *bundle) bool {
-	if b.cpus != o.cpus || b.mem != o.mem || b.disk != o.disk || b.gpus != o.gpus ||
-		len(b.scalars) != len(o.scalars) || len(b.ranges) != len(o.ranges) || len(b.sets) != len(o.sets) {
+	if b.cpus != o.cpus || b.mem != o.mem || b.disk != o.disk || b.gpus != o.gpus {
 		return false
 	}
-	if !slices.Equal(b.scalars, o.scalars) {
+	if b.x == o.x {
+		return true
+	}
+	bs, os := b.scalars(), o.scalars()
+	br, or := b.ranges(), o.ranges()
+	bt, ot := b.sets(), o.sets()
+	if len(br) != len(or) || len(bt) != len(ot) || !slices.Equal(bs, os) {
 		return false
 	}
-	for i := range b.ranges {
-		if b.ranges[i].name != o.ranges[i].name || !slices.Equal(b.ranges[i].r, o.ranges[i].r) {
+	for i := range br {
+		if br[i].name != or[i].name || !slices.Equal(br[i].r, or[i].r) {
 			return false
 		}
 	}
-	for i := range b.sets {
-		if b.sets[i].name != o.sets[i].name || !slices.Equal(b.sets[i].items, o.sets[i].items) {
+	for i := range bt {
+		if bt[i].name != ot[i].name || !slices.Equal(bt[i].items, ot[i].items) {
 			return false
 		}
 	}
 	return true
-}
-
-// clone returns a deep copy sharing no memory with b.
-func (b *bundle) clone() bundle {
-	c := bundle{cpus: b.cpus, mem: b.mem, disk: b.disk, gpus: b.gpus}
-	if len(b.scalars) > 0 {
-		c.scalars = slices.Clone(b.scalars)
-	}
-	if len(b.ranges) > 0 {
-		c.ranges = cloneRanges(b.ranges)
-	}
-	if len(b.sets) > 0 {
-		c.sets = make([]namedSet, len(b.sets))
-		for i, s := range b.sets {
-			c.sets[i] = namedSet{s.name, slices.Clone(s.items)}
-		}
-	}
-	return c
 }
 
 // addQuantities adds b's scalar quantities to q.
@@ -269,7 +306,7 @@ func (b *bundle) addQuantities(q *Quantities) {
 	q.mem += b.mem
 	q.disk += b.disk
 	q.gpus += b.gpus
-	for _, s := range b.scalars {
+	for _, s := range b.scalars() {
 		q.add(s.name, s.v)
 	}
 }
@@ -280,7 +317,7 @@ func (b *bundle) subQuantities(q *Quantities) {
 	q.mem = max(q.mem-b.mem, 0)
 	q.disk = max(q.disk-b.disk, 0)
 	q.gpus = max(q.gpus-b.gpus, 0)
-	for _, s := range b.scalars {
+	for _, s := range b.scalars() {
 		q.add(s.name, -s.v)
 	}
 }
@@ -300,8 +337,12 @@ func (b *bundle) shrinkScalars(bound func(name string) (int64, bool)) {
 	capField(Mem, &b.mem)
 	capField(Disk, &b.disk)
 	capField(Gpus, &b.gpus)
-	kept := b.scalars[:0]
-	for _, s := range b.scalars {
+	if len(b.scalars()) == 0 {
+		return
+	}
+	e := b.extras()
+	kept := make([]namedScalar, 0, len(e.scalars))
+	for _, s := range e.scalars {
 		if c, ok := bound(s.name); ok && s.v > c {
 			s.v = c
 		}
@@ -309,8 +350,8 @@ func (b *bundle) shrinkScalars(bound func(name string) (int64, bool)) {
 			kept = append(kept, s)
 		}
 	}
-	clear(b.scalars[len(kept):])
-	b.scalars = kept
+	e.scalars = kept
+	b.setExtras(e)
 }
 
 // writeTo appends "name(role):value" entries separated by ';'.
@@ -338,10 +379,10 @@ func (b *bundle) writeTo(sb *strings.Builder, role string) {
 	scalar(Mem, b.mem)
 	scalar(Disk, b.disk)
 	scalar(Gpus, b.gpus)
-	for _, s := range b.scalars {
+	for _, s := range b.scalars() {
 		scalar(s.name, s.v)
 	}
-	for _, r := range b.ranges {
+	for _, r := range b.ranges() {
 		sep()
 		sb.WriteString(r.name)
 		sb.WriteString(owner)
@@ -356,7 +397,7 @@ func (b *bundle) writeTo(sb *strings.Builder, role string) {
 		}
 		sb.WriteByte(']')
 	}
-	for _, s := range b.sets {
+	for _, s := range b.sets() {
 		sep()
 		sb.WriteString(s.name)
 		sb.WriteString(owner)
@@ -364,34 +405,4 @@ func (b *bundle) writeTo(sb *strings.Builder, role string) {
 		sb.WriteString(strings.Join(s.items, ","))
 		sb.WriteByte('}')
 	}
-}
-
-// smallRanges lets the common case (one RANGES resource such as ports with
-// a few intervals) be cloned with a single allocation: the header slice and
-// the intervals live in one block. Both slices are capacity-limited, so a
-// later append reallocates instead of writing past them.
-type smallRanges struct {
-	hdr  [1]namedRanges
-	data [2]Range
-}
-
-func cloneRanges(src []namedRanges) []namedRanges {
-	if len(src) == 1 && len(src[0].r) <= len(smallRanges{}.data) {
-		blk := new(smallRanges)
-		n := copy(blk.data[:], src[0].r)
-		blk.hdr[0] = namedRanges{src[0].name, blk.data[:n:n]}
-		return blk.hdr[:1:1]
-	}
-	total := 0
-	for _, r := range src {
-		total += len(r.r)
-	}
-	arena := make([]Range, 0, total)
-	out := make([]namedRanges, len(src))
-	for i, r := range src {
-		start := len(arena)
-		arena = append(arena, r.r...)
-		out[i] = namedRanges{r.name, arena[start:len(arena):len(arena)]}
-	}
-	return out
 }

@@ -6,16 +6,16 @@ import (
 	"time"
 )
 
-// filterKey identifies the (role, agent) a refusal filter applies to; the
-// framework is implied by the map holding it.
-type filterKey struct {
-	role  string
-	agent *agent
-}
+// Refusal filters live on the agent they apply to (agent.filters), not in
+// per-framework maps: a pass checks them for the agent it is working on,
+// which is already in cache, usually finds none, and installing or
+// expiring one reuses the agent's slice instead of allocating.
 
-// refusal withholds offers on an agent whose resources the refused set
-// contains, until expires.
+// refusal withholds offers to framework f under role, on the agent holding
+// it, whose resources the refused set contains, until expires.
 type refusal struct {
+	f       *framework
+	role    string
 	refused Resources
 	expires time.Time
 	seq     uint64 // identifies the filter in the expiry queue
@@ -27,8 +27,7 @@ type refusal struct {
 type expiry struct {
 	at  int64 // expiry, Unix nanoseconds
 	seq uint64
-	f   *framework
-	key filterKey
+	ag  *agent
 }
 
 func (e *expiry) before(o *expiry) bool {
@@ -126,11 +125,10 @@ func (q *expiryQueue) reset() {
 // filters (e.g. after many revives of long filters).
 func (a *Allocator) rebuildExpiries() {
 	var live []expiry
-	for _, f := range a.frameworks {
-		for k, fs := range f.filters {
-			for _, r := range fs {
-				live = append(live, expiry{at: r.expires.UnixNano(), seq: r.seq, f: f, key: k})
-			}
+	for _, ag := range a.agents {
+		for i := range ag.filters {
+			r := &ag.filters[i]
+			live = append(live, expiry{at: r.expires.UnixNano(), seq: r.seq, ag: ag})
 		}
 	}
 	slices.SortFunc(live, func(x, y expiry) int {
@@ -174,13 +172,10 @@ func (a *Allocator) addFilter(f *framework, role string, ag *agent, res Resource
 		return
 	}
 	expires := a.cfg.Clock().Add(d)
-	if f.filters == nil {
-		f.filters = map[filterKey][]refusal{}
-	}
-	k := filterKey{role, ag}
 	a.filterSeq++
-	f.filters[k] = append(f.filters[k], refusal{refused: res.Clone(), expires: expires, seq: a.filterSeq})
-	a.expiries.push(expiry{at: expires.UnixNano(), seq: a.filterSeq, f: f, key: k})
+	ag.filters = append(ag.filters, refusal{f: f, role: role, refused: res, expires: expires, seq: a.filterSeq})
+	a.expiries.push(expiry{at: expires.UnixNano(), seq: a.filterSeq, ag: ag})
+	f.filterCount++
 	a.filterCount++
 	if a.expiries.len() > 2*a.filterCount+64 {
 		a.rebuildExpiries()
@@ -200,12 +195,9 @@ func (a *Allocator) NextExpiry() (time.Time, bool) {
 // isFiltered reports whether one of f's live filters for (role, agent)
 // contains the candidate offer.
 func isFiltered(f *framework, role string, ag *agent, offer *Resources, now time.Time) bool {
-	if len(f.filters) == 0 {
-		return false
-	}
-	fs := f.filters[filterKey{role, ag}]
-	for i := range fs {
-		if now.Before(fs[i].expires) && fs[i].refused.ContainsAll(*offer) {
+	for i := range ag.filters {
+		r := &ag.filters[i]
+		if r.f == f && r.role == role && now.Before(r.expires) && r.refused.ContainsAll(*offer) {
 			return true
 		}
 	}
@@ -222,58 +214,65 @@ func (a *Allocator) expireFilters(now time.Time) {
 	nowNano := now.UnixNano()
 	for e := a.expiries.peek(); e != nil && e.at <= nowNano; e = a.expiries.peek() {
 		e := a.expiries.pop()
-		fs := e.f.filters[e.key]
-		i := slices.IndexFunc(fs, func(r refusal) bool { return r.seq == e.seq })
-		if i < 0 {
-			continue // already removed
+		fs := e.ag.filters
+		for i := range fs {
+			if fs[i].seq == e.seq {
+				a.deleteFilter(e.ag, i)
+				a.markDirty(e.ag)
+				break
+			}
 		}
-		fs = slices.Delete(fs, i, i+1)
-		if len(fs) == 0 {
-			delete(e.f.filters, e.key)
-		} else {
-			e.f.filters[e.key] = fs
-		}
-		a.filterCount--
-		a.markDirty(e.key.agent)
+		// Not found: already removed.
 	}
 }
 
-// dropFilters removes f's filters for role and marks the agents dirty.
+// deleteFilter removes ag.filters[i].
+func (a *Allocator) deleteFilter(ag *agent, i int) {
+	ag.filters[i].f.filterCount--
+	a.filterCount--
+	ag.filters = slices.Delete(ag.filters, i, i+1)
+}
+
+// dropFilters removes f's filters for role and marks their agents dirty.
 func (a *Allocator) dropFilters(f *framework, role string) {
-	for k, fs := range f.filters {
-		if k.role == role {
-			a.filterCount -= len(fs)
-			delete(f.filters, k)
-			a.markDirty(k.agent)
+	a.deleteFrameworkFilters(f, func(r *refusal) bool { return r.role == role }, true)
+}
+
+// clearFilters removes all of f's filters.
+func (a *Allocator) clearFilters(f *framework) {
+	a.deleteFrameworkFilters(f, func(*refusal) bool { return true }, false)
+}
+
+// deleteFrameworkFilters removes f's filters that match, on every agent,
+// marking the agents dirty when asked to.
+func (a *Allocator) deleteFrameworkFilters(f *framework, match func(*refusal) bool, dirty bool) {
+	for _, ag := range a.agents {
+		if f.filterCount == 0 {
+			return
+		}
+		for i := len(ag.filters) - 1; i >= 0; i-- {
+			if r := &ag.filters[i]; r.f == f && match(r) {
+				a.deleteFilter(ag, i)
+				if dirty {
+					a.markDirty(ag)
+				}
+			}
 		}
 	}
 }
 
 // removeAgentFilters removes every framework's filters for ag.
 func (a *Allocator) removeAgentFilters(ag *agent) {
-	for _, f := range a.frameworks {
-		for k, fs := range f.filters {
-			if k.agent == ag {
-				a.filterCount -= len(fs)
-				delete(f.filters, k)
-			}
-		}
+	for len(ag.filters) > 0 {
+		a.deleteFilter(ag, len(ag.filters)-1)
 	}
 	a.markDirty(ag)
-}
-
-func countFilters(f *framework) int {
-	n := 0
-	for _, fs := range f.filters {
-		n += len(fs)
-	}
-	return n
 }
 
 // FilterCount returns how many refusal filters framework id holds.
 func (a *Allocator) FilterCount(id string) int {
 	if f := a.frameworks[id]; f != nil {
-		return countFilters(f)
+		return f.filterCount
 	}
 	return 0
 }

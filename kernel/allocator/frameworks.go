@@ -96,8 +96,7 @@ func (a *Allocator) RemoveFramework(id string) error {
 	for _, fr := range f.roles {
 		a.untrack(fr)
 	}
-	a.filterCount -= countFilters(f)
-	f.filters = nil
+	a.clearFilters(f)
 	delete(a.frameworks, id)
 	return nil
 }
@@ -122,8 +121,7 @@ func (a *Allocator) DeactivateFramework(id string) error {
 		return fmt.Errorf("allocator: deactivate framework %s: %w", id, ErrUnknownFramework)
 	}
 	f.active = false
-	a.filterCount -= countFilters(f)
-	f.filters = nil
+	a.clearFilters(f)
 	return nil
 }
 
@@ -251,7 +249,7 @@ func (a *Allocator) trackFwRole(f *framework, name string) *fwRole {
 		a.stale = true
 	}
 	fr := &fwRole{fw: f, role: r}
-	r.fws = append(r.fws, fr)
+	r.addMember(fr)
 	f.roles[name] = fr
 	a.stale = true
 	return fr
@@ -275,9 +273,7 @@ func (a *Allocator) untrack(fr *fwRole) {
 		q := fr.alloc.Clone()
 		a.charge(fr, &q, -1)
 	}
-	if i := slices.Index(r.fws, fr); i >= 0 {
-		r.fws = slices.Delete(r.fws, i, i+1)
-	}
+	r.removeMember(fr)
 	delete(fr.fw.roles, r.name)
 	fr.role = nil
 	if len(r.fws) == 0 {

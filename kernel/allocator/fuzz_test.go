@@ -77,5 +77,16 @@ func FuzzResourcesArithmetic(f *testing.F) {
 		if !a.Clone().Equal(a) {
 			t.Fatalf("clone differs")
 		}
+		// Copies are values: mutating one (here through shared slices)
+		// never changes another.
+		wantA, wantB := a.String(), b.String()
+		c, d := a, b
+		c.Add(b)
+		c.Subtract(a)
+		d.Subtract(a)
+		d.Add(a)
+		if a.String() != wantA || b.String() != wantB {
+			t.Fatalf("mutating copies changed the originals: %s, %s (were %s, %s)", a, b, wantA, wantB)
+		}
 	})
 }

@@ -125,8 +125,11 @@ func checkInvariants(t *testing.T, a *Allocator) {
 		}
 	}
 	for _, r := range a.roles {
+		if len(r.order) != len(r.fws) {
+			t.Fatalf("role %s: %d members, %d in the order", r.name, len(r.fws), len(r.order))
+		}
 		for i, fr := range r.fws {
-			if fr.role != r || fr.fw.roles[r.name] != fr {
+			if fr.role != r || fr.fw.roles[r.name] != fr || fr.idx != int32(i) {
 				t.Fatalf("role %s: membership %s at %d is not linked back", r.name, fr.fw.id, i)
 			}
 			want := Quantities{}
@@ -136,7 +139,14 @@ func checkInvariants(t *testing.T, a *Allocator) {
 			if !fr.alloc.Equal(want) {
 				t.Fatalf("role %s fw %s: accounted %s, holds %s", r.name, fr.fw.id, fr.alloc, want)
 			}
-			if !a.stale && i > 0 && lessFw(fr, r.fws[i-1]) {
+		}
+		seen := map[int32]bool{}
+		for i, slot := range r.order {
+			if seen[slot.idx] || slot.idx < 0 || int(slot.idx) >= len(r.fws) || slotOf(r.fws[slot.idx]) != slot {
+				t.Fatalf("role %s: order entry %d (%+v) does not match its member", r.name, i, slot)
+			}
+			seen[slot.idx] = true
+			if !a.stale && i > 0 && lessSlot(slot, r.order[i-1]) {
 				t.Fatalf("role %s: frameworks out of order at %d", r.name, i)
 			}
 		}
@@ -167,12 +177,26 @@ func checkInvariants(t *testing.T, a *Allocator) {
 		return sum
 	}
 	walk(&a.tree.root)
+	// Filter counts match the filters held by agents, and every filter
+	// belongs to a known framework.
+	perFw := map[*framework]int{}
 	filters := 0
-	for _, f := range a.frameworks {
-		filters += countFilters(f)
+	for _, ag := range a.agents {
+		for _, r := range ag.filters {
+			if a.frameworks[r.f.id] != r.f {
+				t.Fatalf("agent %s: filter %d of unknown framework %s", ag.id, r.seq, r.f.id)
+			}
+			perFw[r.f]++
+			filters++
+		}
 	}
 	if filters != a.filterCount {
 		t.Fatalf("filter count %d, actual %d", a.filterCount, filters)
+	}
+	for _, f := range a.frameworks {
+		if f.filterCount != perFw[f] {
+			t.Fatalf("framework %s: filter count %d, actual %d", f.id, f.filterCount, perFw[f])
+		}
 	}
 	// Every live filter is in the expiry queue, which is a valid heap.
 	queued := map[uint64]bool{}
@@ -189,12 +213,10 @@ func checkInvariants(t *testing.T, a *Allocator) {
 			t.Fatalf("expiry FIFO out of order at %d", i)
 		}
 	}
-	for _, f := range a.frameworks {
-		for _, fs := range f.filters {
-			for _, r := range fs {
-				if !queued[r.seq] {
-					t.Fatalf("filter %d of %s not queued for expiry", r.seq, f.id)
-				}
+	for _, ag := range a.agents {
+		for _, r := range ag.filters {
+			if !queued[r.seq] {
+				t.Fatalf("filter %d of %s not queued for expiry", r.seq, r.f.id)
 			}
 		}
 	}

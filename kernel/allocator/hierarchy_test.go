@@ -104,18 +104,28 @@ func TestChargeKeepsFrameworkOrder(t *testing.T) {
 			for _, share := range []float64{-1, 0, 0.5, 1, 1.5, 10} {
 				r := &role{name: "r"}
 				for k := range n {
-					r.fws = append(r.fws, &fwRole{fw: &framework{id: fmt.Sprintf("f%d", k), seq: uint64(k)}, role: r, share: float64(k)})
+					r.addMember(&fwRole{fw: &framework{id: fmt.Sprintf("f%d", k), seq: uint64(k)}, role: r, share: float64(k)})
 				}
 				f := r.fws[i]
-				j := indexOf(r.fws, f, lessFw)
+				j := r.slotIndex(f)
 				if j != i {
-					t.Fatalf("indexOf = %d, want %d", j, i)
+					t.Fatalf("slotIndex = %d, want %d", j, i)
 				}
 				f.share = share
-				moveFw(f, j)
-				for k := range r.fws {
-					if k > 0 && lessFw(r.fws[k], r.fws[k-1]) {
+				r.order[j].share = share
+				reposition(r.order, j, lessSlot)
+				for k := range r.order {
+					if k > 0 && lessSlot(r.order[k], r.order[k-1]) {
 						t.Fatalf("n=%d i=%d share=%v: out of order at %d", n, i, share, k)
+					}
+				}
+				if got := r.order[r.slotIndex(f)]; got != slotOf(f) {
+					t.Fatalf("n=%d i=%d share=%v: slot %+v, want %+v", n, i, share, got, slotOf(f))
+				}
+				r.removeMember(f)
+				for k, fr := range r.fws {
+					if fr.idx != int32(k) || r.order[r.slotIndex(fr)] != slotOf(fr) {
+						t.Fatalf("n=%d i=%d: member %d unlinked after removal", n, i, k)
 					}
 				}
 			}

@@ -25,8 +25,9 @@ type offerKey struct {
 // once the current agent is done, so every agent sees one consistent
 // order (Mesos sorts once per agent).
 type pendingCharge struct {
-	fr *fwRole
-	q  Quantities
+	fr   *fwRole
+	q    Quantities
+	slot int // fr's position in its role's order when the offer was made
 }
 
 // Allocate runs a full pass over every active agent and returns the
@@ -49,7 +50,7 @@ func (a *Allocator) Allocate(now time.Time) []Offer {
 // ignored.
 func (a *Allocator) AllocateAgents(now time.Time, agentIDs ...string) []Offer {
 	a.expireFilters(now)
-	set := make([]*agent, 0, len(agentIDs))
+	set := a.targets[:0]
 	for _, id := range agentIDs {
 		if ag := a.agentByID[id]; ag != nil {
 			set = append(set, ag)
@@ -61,6 +62,7 @@ func (a *Allocator) AllocateAgents(now time.Time, agentIDs ...string) []Offer {
 		ag.dirty = false
 	}
 	a.compactDirty()
+	a.releaseTargets(set)
 	return offers
 }
 
@@ -77,15 +79,25 @@ func (a *Allocator) AllocatePending(now time.Time) []Offer {
 	if len(a.dirtyAgents) == 0 {
 		return nil
 	}
-	set := make([]*agent, 0, len(a.dirtyAgents))
+	set := a.targets[:0]
 	for _, ag := range a.dirtyAgents {
 		if !ag.removed {
 			set = append(set, ag)
 		}
 		ag.dirty = false
 	}
+	clear(a.dirtyAgents)
 	a.dirtyAgents = a.dirtyAgents[:0]
-	return a.pass(now, canonical(set))
+	offers := a.pass(now, canonical(set))
+	a.releaseTargets(set)
+	return offers
+}
+
+// releaseTargets keeps set's storage for the next targeted pass, without
+// keeping its agents alive.
+func (a *Allocator) releaseTargets(set []*agent) {
+	clear(set)
+	a.targets = set[:0]
 }
 
 // canonical sorts agents by registration slot and drops duplicates, so
@@ -112,10 +124,12 @@ func (a *Allocator) pass(now time.Time, agents []*agent) []Offer {
 	if a.stale {
 		a.resort()
 	}
+	// The order holds positions in a.agents rather than pointers, so
+	// shuffling it costs no GC write barriers.
 	order := a.order[:0]
 	for _, ag := range agents {
 		if ag.active && !ag.removed && !ag.free.IsEmpty() {
-			order = append(order, ag)
+			order = append(order, int32(ag.idx))
 		}
 	}
 	a.order = order
@@ -124,26 +138,25 @@ func (a *Allocator) pass(now time.Time, agents []*agent) []Offer {
 		clear(a.offerBuf)
 		ps.offers = a.offerBuf[:0]
 	} else {
-		ps.offers = make([]Offer, 0, len(order))
+		ps.offers = make([]Offer, 0, len(order)) // usually a pass' only allocation
 	}
 	if len(order) > 0 && len(a.roles) > 0 {
 		a.shuffle(order)
 		if ps.quota {
 			ps.offerIdx = map[offerKey]int{}
 			a.prepareQuota(&ps)
-			for _, ag := range order {
-				a.allocateAgent(&ps, ag, 1)
+			for _, i := range order {
+				a.allocateAgent(&ps, a.agents[i], 1)
 			}
 			a.shuffle(order)
 		}
-		for _, ag := range order {
-			a.allocateAgent(&ps, ag, 2)
+		for _, i := range order {
+			a.allocateAgent(&ps, a.agents[i], 2)
 		}
 	}
 	if a.cfg.ReuseOffers {
 		a.offerBuf = ps.offers
 	}
-	clear(order) // drop references for the GC
 	d := time.Since(start)
 	a.stats.Passes++
 	a.stats.AgentsVisited += uint64(len(order))
@@ -154,7 +167,7 @@ func (a *Allocator) pass(now time.Time, agents []*agent) []Offer {
 	return ps.offers
 }
 
-func (a *Allocator) shuffle(order []*agent) {
+func (a *Allocator) shuffle(order []int32) {
 	for i := len(order) - 1; i > 0; i-- {
 		j := a.rng.IntN(i + 1)
 		order[i], order[j] = order[j], order[i]
@@ -178,7 +191,7 @@ func (a *Allocator) allocateAgent(ps *passState, ag *agent, stage int) {
 	}
 	for i := range a.pending {
 		pc := &a.pending[i]
-		a.charge(pc.fr, &pc.q, +1)
+		a.chargeAt(pc.fr, &pc.q, +1, pc.slot)
 		pc.fr = nil
 	}
 }
@@ -234,16 +247,15 @@ func (a *Allocator) offerRole(ps *passState, ag *agent, r *role, stage int) bool
 		var have Quantities
 		view.unreserved.addQuantities(&have)
 		if !target.Equal(have) {
-			ub := view.unreserved.clone()
-			ub.shrinkScalars(func(n string) (int64, bool) { return target.get(n), true })
-			view.unreserved = ub
+			view.unreserved.shrinkScalars(func(n string) (int64, bool) { return target.get(n), true })
 			shrunk = true
 		}
 	}
 	if view.IsEmpty() {
 		return false
 	}
-	for _, fr := range r.fws {
+	for i, slot := range r.order {
+		fr := r.fws[slot.idx]
 		f := fr.fw
 		if !fr.subscribed || fr.suppressed || !f.active {
 			continue
@@ -263,13 +275,14 @@ func (a *Allocator) offerRole(ps *passState, ag *agent, r *role, stage int) bool
 		}
 		var res Resources
 		if shrunk {
-			res = view.Clone()
+			// view.reserved is scratch space reused by the next role.
+			res = Resources{unreserved: view.unreserved, reserved: slices.Clone(view.reserved)}
 			ag.free.Subtract(res)
 		} else {
 			ag.free.takeFor(name, &res)
 		}
 		a.allocationFor(ag, f, name).res.Add(res)
-		pc := pendingCharge{fr: fr}
+		pc := pendingCharge{fr: fr, slot: i}
 		res.addQuantities(&pc.q)
 		a.pending = append(a.pending, pc)
 		if ps.quota {

@@ -22,9 +22,13 @@ const (
 // (unreserved, role "*") or by one role through a static or dynamic
 // reservation. The zero value is empty and ready to use.
 //
-// A Resources value refers to internal slices: assigning it does not copy
-// them. Use Clone for an independent copy. Mutating methods have pointer
-// receivers; the rest never mutate.
+// Resources behaves as a value: assigning or passing it gives an
+// independent copy, and mutating one copy (Add, Subtract, AddScalar, ...)
+// never changes another. Copies share their internal storage, which is
+// never written once stored: mutating methods build replacements instead.
+// That makes copies free, which is what lets a pass hand out offers (and
+// the allocator keep its own record of them) without allocating. Mutating
+// methods have pointer receivers; the rest never mutate.
 type Resources struct {
 	unreserved bundle
 	reserved   []reservation // sorted by role, never empty bundles
@@ -42,28 +46,53 @@ func ownerRole(role string) string {
 	return role
 }
 
-// bucket returns the bundle for role ("" = unreserved), creating it when
-// create is set; nil otherwise.
-func (r *Resources) bucket(role string, create bool) *bundle {
+func cmpReservation(x reservation, role string) int { return strings.Compare(x.role, role) }
+
+// bucket returns the bundle for role ("" = unreserved) for reading, or nil.
+func (r *Resources) bucket(role string) *bundle {
 	if role == "" {
 		return &r.unreserved
 	}
-	i, ok := slices.BinarySearchFunc(r.reserved, role, func(x reservation, role string) int {
-		return strings.Compare(x.role, role)
-	})
-	if ok {
+	if i, ok := slices.BinarySearchFunc(r.reserved, role, cmpReservation); ok {
 		return &r.reserved[i].b
 	}
-	if !create {
-		return nil
+	return nil
+}
+
+// ownReserved replaces r.reserved with a private copy that the caller may
+// write into (r.reserved may be shared with other copies of r).
+func (r *Resources) ownReserved() {
+	if len(r.reserved) > 0 {
+		r.reserved = slices.Clone(r.reserved)
 	}
-	r.reserved = slices.Insert(r.reserved, i, reservation{role: role})
+}
+
+// ownedBucket returns the bundle for role ("" = unreserved), creating it,
+// in storage private to r. For a reservation it copies r.reserved: use it
+// once per change, or call ownReserved first and use privateBucket.
+func (r *Resources) ownedBucket(role string) *bundle {
+	if role == "" {
+		return &r.unreserved
+	}
+	r.ownReserved()
+	return r.privateBucket(role)
+}
+
+// privateBucket is ownedBucket for an r.reserved already made private.
+func (r *Resources) privateBucket(role string) *bundle {
+	i, ok := slices.BinarySearchFunc(r.reserved, role, cmpReservation)
+	if !ok {
+		r.reserved = slices.Insert(r.reserved, i, reservation{role: role})
+	}
 	return &r.reserved[i].b
 }
 
-// dropEmpty removes empty reservation buckets.
+// dropEmpty removes empty reservation buckets from a private r.reserved.
 func (r *Resources) dropEmpty() {
 	r.reserved = slices.DeleteFunc(r.reserved, func(x reservation) bool { return x.b.isEmpty() })
+	if len(r.reserved) == 0 {
+		r.reserved = nil
+	}
 }
 
 // AddScalar adds value of the named scalar owned by role ("*" or "" for
@@ -74,7 +103,7 @@ func (r *Resources) AddScalar(role, name string, value float64) {
 	if m <= 0 || name == "" {
 		return
 	}
-	r.bucket(ownerRole(role), true).addScalar(name, m)
+	r.ownedBucket(ownerRole(role)).addScalar(name, m)
 }
 
 // AddRanges adds intervals of the named RANGES resource owned by role.
@@ -83,7 +112,7 @@ func (r *Resources) AddRanges(role, name string, rs ...Range) {
 	if len(rs) == 0 || name == "" {
 		return
 	}
-	r.bucket(ownerRole(role), true).addRanges(name, rs)
+	r.ownedBucket(ownerRole(role)).addRanges(name, rs)
 }
 
 // AddSet adds items of the named SET resource owned by role.
@@ -92,19 +121,23 @@ func (r *Resources) AddSet(role, name string, items ...string) {
 	if len(items) == 0 || name == "" {
 		return
 	}
-	r.bucket(ownerRole(role), true).addSet(name, items)
+	r.ownedBucket(ownerRole(role)).addSet(name, items)
 }
 
 // Add adds every resource of o to r.
 func (r *Resources) Add(o Resources) {
 	if r.IsEmpty() {
-		*r = o.Clone()
+		*r = o // shares o's slices, which are never written
 		return
 	}
 	r.unreserved.add(&o.unreserved)
+	if len(o.reserved) == 0 {
+		return
+	}
+	r.ownReserved()
 	for i := range o.reserved {
 		x := &o.reserved[i]
-		r.bucket(x.role, true).add(&x.b)
+		r.privateBucket(x.role).add(&x.b)
 	}
 }
 
@@ -113,13 +146,14 @@ func (r *Resources) Add(o Resources) {
 // removed. Use ContainsAll first when exactness matters.
 func (r *Resources) Subtract(o Resources) {
 	r.unreserved.sub(&o.unreserved)
-	if len(o.reserved) == 0 {
+	if len(o.reserved) == 0 || len(r.reserved) == 0 {
 		return
 	}
+	r.ownReserved()
 	for i := range o.reserved {
 		x := &o.reserved[i]
-		if b := r.bucket(x.role, false); b != nil {
-			b.sub(&x.b)
+		if j, ok := slices.BinarySearchFunc(r.reserved, x.role, cmpReservation); ok {
+			r.reserved[j].b.sub(&x.b)
 		}
 	}
 	r.dropEmpty()
@@ -133,7 +167,7 @@ func (r Resources) ContainsAll(o Resources) bool {
 	}
 	for i := range o.reserved {
 		x := &o.reserved[i]
-		b := r.bucket(x.role, false)
+		b := r.bucket(x.role)
 		if b == nil || !b.contains(&x.b) {
 			return false
 		}
@@ -159,17 +193,10 @@ func (r Resources) Equal(o Resources) bool {
 	return true
 }
 
-// Clone returns a deep copy.
-func (r Resources) Clone() Resources {
-	c := Resources{unreserved: r.unreserved.clone()}
-	if len(r.reserved) > 0 {
-		c.reserved = make([]reservation, len(r.reserved))
-		for i := range r.reserved {
-			c.reserved[i] = reservation{r.reserved[i].role, r.reserved[i].b.clone()}
-		}
-	}
-	return c
-}
+// Clone returns a copy of r. Assignment copies Resources just as well
+// (see Resources); Clone remains for readability at call sites that want
+// to stress independence.
+func (r Resources) Clone() Resources { return r }
 
 // Quantities returns the scalar totals over all owners.
 func (r Resources) Quantities() Quantities {
@@ -245,18 +272,18 @@ func (r Resources) ContainsQuantities(q Quantities) bool {
 	return ok
 }
 
-// Unreserved returns a copy of the unreserved part.
+// Unreserved returns the unreserved part.
 func (r Resources) Unreserved() Resources {
-	return Resources{unreserved: r.unreserved.clone()}
+	return Resources{unreserved: r.unreserved}
 }
 
-// Reserved returns a copy of the part reserved for exactly role.
+// Reserved returns the part reserved for exactly role.
 func (r Resources) Reserved(role string) Resources {
-	b := r.bucket(ownerRole(role), false)
+	b := r.bucket(ownerRole(role))
 	if b == nil || role == "" || role == Unreserved {
 		return Resources{}
 	}
-	return Resources{reserved: []reservation{{role, b.clone()}}}
+	return Resources{reserved: []reservation{{role, *b}}}
 }
 
 // ReservationRoles returns the roles holding reservations in r, sorted.
@@ -296,13 +323,13 @@ func (r Resources) Items() []Item {
 				out = append(out, Item{Role: role, Name: n, Kind: Scalar, Scalar: FromMilli(v)})
 			}
 		}
-		for _, s := range b.scalars {
+		for _, s := range b.scalars() {
 			out = append(out, Item{Role: role, Name: s.name, Kind: Scalar, Scalar: FromMilli(s.v)})
 		}
-		for _, x := range b.ranges {
+		for _, x := range b.ranges() {
 			out = append(out, Item{Role: role, Name: x.name, Kind: Ranges, Ranges: slices.Clone(x.r)})
 		}
-		for _, x := range b.sets {
+		for _, x := range b.sets() {
 			out = append(out, Item{Role: role, Name: x.name, Kind: Set, Set: slices.Clone(x.items)})
 		}
 	}
@@ -338,23 +365,34 @@ func (r Resources) String() string {
 
 // takeFor moves everything in r that role may use (unreserved resources
 // and reservations for role or one of its ancestors) into dst, leaving
-// those owners empty in r. dst is reset first.
+// those owners empty in r. dst is reset first. It allocates only when r
+// holds reservations both for role and for others.
 func (r *Resources) takeFor(role string, dst *Resources) {
 	*dst = Resources{unreserved: r.unreserved}
 	r.unreserved = bundle{}
-	if len(r.reserved) == 0 {
+	n := 0
+	for i := range r.reserved {
+		if isSelfOrAncestor(r.reserved[i].role, role) {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return
+	case len(r.reserved):
+		dst.reserved, r.reserved = r.reserved, nil
 		return
 	}
-	kept := r.reserved[:0]
+	taken := make([]reservation, 0, n) // r.reserved is sorted, so both stay sorted
+	kept := make([]reservation, 0, len(r.reserved)-n)
 	for _, x := range r.reserved {
 		if isSelfOrAncestor(x.role, role) {
-			dst.reserved = append(dst.reserved, x) // r.reserved is sorted, so dst is too
-			continue
+			taken = append(taken, x)
+		} else {
+			kept = append(kept, x)
 		}
-		kept = append(kept, x)
 	}
-	clear(r.reserved[len(kept):])
-	r.reserved = kept
+	dst.reserved, r.reserved = taken, kept
 }
 
 // hasFor reports whether r holds anything role may use.

@@ -62,14 +62,26 @@ func TestRangesArithmetic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := unionRanges(slices.Clone(tt.a), tt.b); !slices.Equal(got, tt.union) {
-				t.Errorf("union = %v, want %v", got, tt.union)
+			// Spare capacity in a must not be written either: other
+			// bundles may share the array.
+			a := append(make([]Range, 0, len(tt.a)+4), tt.a...)
+			b := slices.Clone(tt.b)
+			u := unionRanges(a, b)
+			if !slices.Equal(u, tt.union) {
+				t.Errorf("union = %v, want %v", u, tt.union)
 			}
-			if got := subtractRanges(tt.a, tt.b); !slices.Equal(got, tt.minus) {
+			other := unionRanges(a, rs(math.MaxUint64-1, math.MaxUint64-1))
+			if !slices.Equal(u, tt.union) {
+				t.Errorf("union changed by another union of a: %v, want %v (other %v)", u, tt.union, other)
+			}
+			if got := subtractRanges(a, b); !slices.Equal(got, tt.minus) {
 				t.Errorf("subtract = %v, want %v", got, tt.minus)
 			}
-			if got := containsRanges(tt.a, tt.b); got != tt.aContainsB {
+			if got := containsRanges(a, b); got != tt.aContainsB {
 				t.Errorf("contains = %v, want %v", got, tt.aContainsB)
+			}
+			if !slices.Equal(a, tt.a) || !slices.Equal(b, tt.b) {
+				t.Errorf("inputs written: %v, %v", a, b)
 			}
 		})
 	}
@@ -155,6 +167,51 @@ func TestResourcesCloneIsDeep(t *testing.T) {
 	c.Add(MustParseResources("ports:[100-200]"))
 	if !a.Equal(MustParseResources("cpus:1;foo:2;ports:[1-10];zones:{a,b};cpus(r):1;ports(r):[20-30]")) {
 		t.Fatalf("original changed through clone: %s", a)
+	}
+}
+
+// TestResourcesAreValues checks that copies made by plain assignment are
+// independent: every mutating method, applied to a copy, leaves the
+// original (and other copies) unchanged, whatever kinds of resources and
+// owners they share.
+func TestResourcesAreValues(t *testing.T) {
+	const orig = "cpus:1;mem:8;foo:2;ports:[1-10,20-30];zones:{a,b};cpus(r):1;ports(r):[40-50];zones(r/s):{c}"
+	ops := []struct {
+		name string
+		op   func(r *Resources)
+	}{
+		{"AddScalar", func(r *Resources) { r.AddScalar("*", "foo", 1); r.AddScalar("r", "bar", 1); r.AddScalar("*", Cpus, 1) }},
+		{"AddRanges", func(r *Resources) { r.AddRanges("*", Ports, Range{11, 15}); r.AddRanges("r", Ports, Range{1, 2}) }},
+		{"AddSet", func(r *Resources) { r.AddSet("*", "zones", "z"); r.AddSet("r/s", "zones", "a") }},
+		{"Add", func(r *Resources) {
+			r.Add(MustParseResources("foo:1;ports:[11-11];zones:{c};cpus(r):1;ports(r):[51-52];gpus(q):1"))
+		}},
+		{"Subtract", func(r *Resources) {
+			r.Subtract(MustParseResources("foo:1;ports:[5-5];zones:{a};cpus(r):1;ports(r):[45-45];zones(r/s):{c}"))
+		}},
+		{"SubtractAll", func(r *Resources) { r.Subtract(MustParseResources(orig)) }},
+		{"AddItem", func(r *Resources) { r.AddItem(Item{Role: "r", Name: "zones", Kind: Set, Set: []string{"q"}}) }},
+		{"takeFor", func(r *Resources) {
+			var dst Resources
+			r.takeFor("r", &dst)
+			dst.Add(MustParseResources("ports:[99-99]"))
+		}},
+		{"shrink", func(r *Resources) { r.unreserved.shrinkScalars(func(string) (int64, bool) { return 500, true }) }},
+	}
+	for _, tt := range ops {
+		t.Run(tt.name, func(t *testing.T) {
+			a := MustParseResources(orig)
+			b := a // shares every slice with a
+			c := b
+			tt.op(&b)
+			if a.String() != MustParseResources(orig).String() || !c.Equal(a) {
+				t.Fatalf("original changed through a copy: %s (copy %s)", a, c)
+			}
+			tt.op(&c) // the same change on another copy gives the same result
+			if !c.Equal(b) {
+				t.Fatalf("copies diverged: %s vs %s", c, b)
+			}
+		})
 	}
 }
 

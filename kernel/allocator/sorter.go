@@ -16,16 +16,54 @@ import (
 //
 // Within a role, frameworks are kept sorted by their own dominant share of
 // the cluster (weight 1) and then by registration order (an integer, so
-// the hot path never compares id strings).
+// the hot path never compares id strings). That order is a slice of
+// fwSlot values: the sort key inline, and an index instead of a pointer,
+// so re-sorting reads no other memory and moving entries needs no GC
+// write barriers.
 
 // role is a client of the role sorter: a role with at least one tracked
 // framework (subscribed, or still holding resources in it).
 type role struct {
-	name string
-	node *roleNode  // the leaf representing this role
-	fws  []*fwRole  // DRF order
-	top  *quotaRole // quota of the top-level ancestor, nil when none
+	name  string
+	node  *roleNode  // the leaf representing this role
+	fws   []*fwRole  // members, in no particular order (fwRole.idx)
+	order []fwSlot   // DRF order of fws
+	top   *quotaRole // quota of the top-level ancestor, nil when none
 }
+
+// fwSlot is one member's place in its role's DRF order.
+type fwSlot struct {
+	share float64 // == fws[idx].share
+	seq   uint64  // == fws[idx].fw.seq
+	idx   int32   // in role.fws
+}
+
+func slotOf(fr *fwRole) fwSlot { return fwSlot{fr.share, fr.fw.seq, fr.idx} }
+
+// addMember appends fr to r, unsorted: the caller marks the order stale.
+func (r *role) addMember(fr *fwRole) {
+	fr.idx = int32(len(r.fws))
+	r.fws = append(r.fws, fr)
+	r.order = append(r.order, slotOf(fr))
+}
+
+// removeMember deletes fr from r, keeping the order sorted if it was.
+func (r *role) removeMember(fr *fwRole) {
+	i := r.slotIndex(fr)
+	r.order = slices.Delete(r.order, i, i+1)
+	last := int32(len(r.fws) - 1)
+	if fr.idx != last {
+		moved := r.fws[last]
+		r.order[r.slotIndex(moved)].idx = fr.idx
+		moved.idx = fr.idx
+		r.fws[fr.idx] = moved
+	}
+	r.fws[last] = nil
+	r.fws = r.fws[:last]
+}
+
+// slotIndex returns the position of fr in r.order.
+func (r *role) slotIndex(fr *fwRole) int { return indexOf(r.order, slotOf(fr), lessSlot) }
 
 type roleNode struct {
 	name     string // path component, or "." for a virtual leaf
@@ -35,6 +73,7 @@ type roleNode struct {
 	role     *role       // non-nil for leaves
 	alloc    Quantities  // scalar allocation of the subtree
 	share    float64
+	weight   float64 // cached by resort; valid while the order is not stale
 }
 
 func (n *roleNode) isLeaf() bool { return n.role != nil }
@@ -98,8 +137,9 @@ func (a *Allocator) weightOf(n *roleNode) float64 {
 	return 1
 }
 
+// nodeShare is n's share divided by its weight (as of the last resort).
 func (a *Allocator) nodeShare(n *roleNode) float64 {
-	return a.shares.share(&n.alloc) / a.weightOf(n)
+	return a.shares.share(&n.alloc) / n.weight
 }
 
 func lessNode(x, y *roleNode) bool {
@@ -109,11 +149,11 @@ func lessNode(x, y *roleNode) bool {
 	return x.name < y.name
 }
 
-func lessFw(x, y *fwRole) bool {
+func lessSlot(x, y fwSlot) bool {
 	if x.share != y.share {
 		return x.share < y.share
 	}
-	return x.fw.seq < y.fw.seq
+	return x.seq < y.seq
 }
 
 func findChild(n *roleNode, name string) *roleNode {
@@ -213,6 +253,7 @@ func (a *Allocator) resort() {
 	var walk func(n *roleNode)
 	walk = func(n *roleNode) {
 		for _, c := range n.children {
+			c.weight = a.weightOf(c)
 			c.share = a.nodeShare(c)
 			if !c.isLeaf() {
 				walk(c)
@@ -222,10 +263,17 @@ func (a *Allocator) resort() {
 	}
 	walk(&a.tree.root)
 	for _, r := range a.roles {
-		for _, fr := range r.fws {
+		for i := range r.order {
+			fr := r.fws[r.order[i].idx]
 			fr.share = a.shares.share(&fr.alloc)
+			r.order[i].share = fr.share
 		}
-		sortFws(r.fws)
+		slices.SortFunc(r.order, func(x, y fwSlot) int {
+			if c := cmp.Compare(x.share, y.share); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.seq, y.seq)
+		})
 	}
 	a.stale = false
 }
@@ -242,19 +290,11 @@ func sortNodes(ns []*roleNode) {
 	})
 }
 
-func sortFws(fs []*fwRole) {
-	slices.SortFunc(fs, func(x, y *fwRole) int {
-		if c := cmp.Compare(x.share, y.share); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.fw.seq, y.fw.seq)
-	})
-}
-
-// Siblings and a role's frameworks are kept sorted by (share, name). An
-// element whose share changes is located by binary search on its old key
-// and moved to its new place with one memmove: overtaking many equal-share
-// siblings costs O(log n) comparisons and no per-element bookkeeping.
+// Siblings (by share, then name) and a role's frameworks (by share, then
+// registration) stay sorted incrementally. An element whose share changes
+// is located by binary search on its old key and moved to its new place
+// with one copy: overtaking many equal-share siblings costs O(log n)
+// comparisons and no per-element bookkeeping.
 
 // indexOf returns the index of x in s, which is sorted by less and still
 // holds x under its current key.
@@ -273,71 +313,46 @@ func indexOf[T comparable](s []T, x T, less func(a, b T) bool) int {
 	return slices.Index(s, x) // not reached while the order is intact
 }
 
-// moveNode re-sorts n, which sat at index i before its share changed.
-func moveNode(n *roleNode, i int) {
-	s := n.parent.children
-	lo, hi := newPlace(len(s), i, func(j int) bool { return lessNode(n, s[j]) }, func(j int) bool { return lessNode(s[j], n) })
-	shift(s, i, lo, hi)
-}
-
-// moveFw re-sorts f, which sat at index i before its share changed.
-func moveFw(f *fwRole, i int) {
-	s := f.role.fws
-	lo, hi := newPlace(len(s), i, func(j int) bool { return lessFw(f, s[j]) }, func(j int) bool { return lessFw(s[j], f) })
-	shift(s, i, lo, hi)
-}
-
-// newPlace finds where the element at i belongs in a slice of length n
-// that is sorted except for it. before(j) reports element < s[j]; after(j)
-// reports s[j] < element. It returns the range [lo, hi] of positions that
-// change (lo == hi when nothing moves).
-func newPlace(n, i int, before, after func(j int) bool) (lo, hi int) {
+// reposition restores the order of s, sorted by less except for s[i]
+// (whose key just changed), by moving s[i] to its place with one copy.
+func reposition[T any](s []T, i int, less func(a, b T) bool) {
+	x := s[i]
 	switch {
-	case i > 0 && before(i-1):
-		// First j in [0, i) with element < s[j].
-		lo, hi = 0, i-1
+	case i > 0 && less(x, s[i-1]):
+		// Moves left, to the first j in [0, i) with x < s[j].
+		lo, hi := 0, i-1
 		for lo < hi {
-			if m := int(uint(lo+hi) >> 1); before(m) {
+			if m := int(uint(lo+hi) >> 1); less(x, s[m]) {
 				hi = m
 			} else {
 				lo = m + 1
 			}
 		}
-		return lo, i
-	case i+1 < n && after(i+1):
-		// Last j in (i, n) with s[j] < element.
-		lo, hi = i+1, n-1
+		copy(s[lo+1:i+1], s[lo:i])
+		s[lo] = x
+	case i+1 < len(s) && less(s[i+1], x):
+		// Moves right, to the last j in (i, len) with s[j] < x.
+		lo, hi := i+1, len(s)-1
 		for lo < hi {
-			if m := int(uint(lo+hi+1) >> 1); after(m) {
+			if m := int(uint(lo+hi+1) >> 1); less(s[m], x) {
 				lo = m
 			} else {
 				hi = m - 1
 			}
 		}
-		return i, lo
-	}
-	return i, i
-}
-
-// shift moves s[from] to the other end of [lo, hi] (from is lo or hi).
-func shift[T any](s []T, from, lo, hi int) {
-	if lo == hi {
-		return
-	}
-	x := s[from]
-	if from == hi {
-		copy(s[lo+1:hi+1], s[lo:hi])
+		copy(s[i:lo], s[i+1:lo+1])
 		s[lo] = x
-	} else {
-		copy(s[lo:hi], s[lo+1:hi+1])
-		s[hi] = x
 	}
 }
 
 // charge adds (sign > 0) or removes (sign < 0) q from a framework's role
 // allocation and from the role's ancestors, keeping the orders sorted
 // unless a full resort is pending anyway.
-func (a *Allocator) charge(f *fwRole, q *Quantities, sign int) {
+func (a *Allocator) charge(f *fwRole, q *Quantities, sign int) { a.chargeAt(f, q, sign, -1) }
+
+// chargeAt is charge for a framework believed to sit at position slot of
+// its role's order (-1: unknown); a wrong guess only costs a search.
+func (a *Allocator) chargeAt(f *fwRole, q *Quantities, sign int, slot int) {
 	if sign > 0 {
 		f.alloc.Add(*q)
 	} else {
@@ -353,12 +368,17 @@ func (a *Allocator) charge(f *fwRole, q *Quantities, sign int) {
 	if a.stale {
 		return
 	}
-	i := indexOf(f.role.fws, f, lessFw)
+	r := f.role
+	i := slot
+	if i < 0 || i >= len(r.order) || r.order[i].idx != f.idx {
+		i = r.slotIndex(f)
+	}
 	f.share = a.shares.share(&f.alloc)
-	moveFw(f, i)
-	for n := f.role.node; n != nil && n != &a.tree.root; n = n.parent {
+	r.order[i].share = f.share
+	reposition(r.order, i, lessSlot)
+	for n := r.node; n != nil && n != &a.tree.root; n = n.parent {
 		i := indexOf(n.parent.children, n, lessNode)
 		n.share = a.nodeShare(n)
-		moveNode(n, i)
+		reposition(n.parent.children, i, lessNode)
 	}
 }

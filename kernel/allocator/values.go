@@ -89,18 +89,14 @@ func cmpRange(a, b Range) int {
 	return 0
 }
 
-// unionRanges returns a ∪ b for normalized inputs. The result never shares
-// memory with b; it may reuse a's backing array.
+// unionRanges returns a ∪ b for normalized inputs. It never writes into a
+// or b, and returns one of them when the other is empty.
 func unionRanges(a, b []Range) []Range {
 	if len(b) == 0 {
 		return a
 	}
 	if len(a) == 0 {
-		return slices.Clone(b)
-	}
-	// Fast path: b lies entirely after a (typical when returning ports).
-	if last := a[len(a)-1]; last.End != math.MaxUint64 && b[0].Begin > last.End+1 {
-		return append(a, b...)
+		return b
 	}
 	merged := make([]Range, 0, len(a)+len(b))
 	i, j := 0, 0
@@ -127,8 +123,8 @@ func unionRanges(a, b []Range) []Range {
 	return merged
 }
 
-// subtractRanges returns a \ b for normalized inputs as a new slice (nil when
-// empty).
+// subtractRanges returns a \ b for normalized inputs: a itself when a or b
+// is empty, else a new slice (nil when nothing is left).
 func subtractRanges(a, b []Range) []Range {
 	if len(b) == 0 || len(a) == 0 {
 		return a
@@ -193,13 +189,14 @@ func normalizeSet(items []string) []string {
 	return slices.Compact(items)
 }
 
-// unionSet returns a ∪ b for normalized inputs; it never shares b's memory.
+// unionSet returns a ∪ b for normalized inputs. It never writes into a or
+// b, and returns one of them when the other is empty.
 func unionSet(a, b []string) []string {
 	if len(b) == 0 {
 		return a
 	}
 	if len(a) == 0 {
-		return slices.Clone(b)
+		return b
 	}
 	out := make([]string, 0, len(a)+len(b))
 	i, j := 0, 0
@@ -221,7 +218,8 @@ func unionSet(a, b []string) []string {
 	return append(out, b[j:]...)
 }
 
-// subtractSet returns a \ b for normalized inputs.
+// subtractSet returns a \ b for normalized inputs: a itself when a or b is
+// empty, else a new slice (nil when nothing is left).
 func subtractSet(a, b []string) []string {
 	if len(a) == 0 || len(b) == 0 {
 		return a

@@ -21,6 +21,9 @@ func newAllocator(cfg Config) (*allocator.Allocator, error) {
 		Seed:               uint64(time.Now().UnixNano()),
 		AllocationInterval: cfg.AllocationInterval,
 		MinAllocatable:     minAlloc,
+		// sendOffers is done with a pass's []Offer before the next pass starts (both run under
+		// m.mu), so the allocator may reuse the slice and a steady pass allocates nothing.
+		ReuseOffers: true,
 	}), nil
 }
 
