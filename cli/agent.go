@@ -17,6 +17,7 @@ type agentFlags struct {
 	port                                int
 	executorRegistrationTimeout         time.Duration
 	executorShutdownGracePeriod         time.Duration
+	standbyExecutors                    int
 }
 
 func (f *agentFlags) register(fs *pflag.FlagSet, prefix string) {
@@ -31,6 +32,8 @@ a role in parentheses reserves statically: "cpus(ops):2" (default: all CPUs, mem
 		"time an executor has to subscribe after launch before its tasks fail")
 	fs.DurationVar(&f.executorShutdownGracePeriod, prefix+"executor-shutdown-grace-period", agent.DefaultExecutorShutdownGracePeriod,
 		"time between asking an executor to shut down and destroying its container")
+	fs.IntVar(&f.standbyExecutors, prefix+"standby-executors", agent.DefaultStandbyExecutors,
+		"command executors kept started ahead of demand, so that a command task skips the executor's process start (0: none)")
 }
 
 func (f *agentFlags) config(workDir, master string, logger *slog.Logger) agent.Config {
@@ -44,6 +47,7 @@ func (f *agentFlags) config(workDir, master string, logger *slog.Logger) agent.C
 		Attributes:                  f.attributes,
 		ExecutorRegistrationTimeout: f.executorRegistrationTimeout,
 		ExecutorShutdownGracePeriod: f.executorShutdownGracePeriod,
+		StandbyExecutors:            f.standbyExecutors,
 		Logger:                      logger,
 	}
 }

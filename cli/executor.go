@@ -1,7 +1,11 @@
 package cli
 
 import (
-	"os"
+	"errors"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,16 +28,53 @@ MESOS_SUBSCRIPTION_BACKOFF_MAX. STRATA_EXECUTOR_CODEC=json switches the wire for
 to JSON.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := executor.ConfigFromEnv(os.Environ())
+			// A standby (started by the agent ahead of demand) waits here
+			// until it is given its container.
+			if err := executor.AwaitLaunch(); err != nil {
+				if errors.Is(err, executor.ErrStandbyDiscarded) {
+					return nil
+				}
+				return err
+			}
+			// The authentication token is the executor's only:
+			// ConfigFromProcess keeps it from the task and from health check
+			// commands.
+			cfg, err := executor.ConfigFromProcess()
 			if err != nil {
 				return err
 			}
-			// The token is for the executor only; keep it from the task and
-			// from health check commands, which inherit this environment.
-			_ = os.Unsetenv(executor.EnvAuthenticationToken)
+			cfg.Launched = tuneForLaunch()
 			ctx, stop := signalContext()
 			defer stop()
 			return executor.Run(ctx, cfg)
 		},
 	}
+}
+
+// maxGCPause bounds how long tuneForLaunch keeps the collector off.
+const maxGCPause = 10 * time.Second
+
+// tuneForLaunch sets the Go runtime of the executor process up for the
+// launch of its task, and returns the function that sets it up for the rest
+// of the executor's life (also called after maxGCPause).
+//
+// During the launch the garbage collector is off: the executor's start
+// allocates a few MB (protobuf builds the descriptors of mesos.proto on first
+// use), which would trigger a collection right on the launch's critical path.
+// After the launch the executor keeps one P: it is a small event loop waiting
+// on its task and the agent, and a second P only costs CPU time (idle Ps spin
+// looking for work at every wake-up). The launch itself keeps every P, so
+// that a blocking system call (the fork of the task) never holds up the
+// status updates.
+func tuneForLaunch() func() {
+	percent := debug.SetGCPercent(-1)
+	var once sync.Once
+	after := func() {
+		once.Do(func() {
+			debug.SetGCPercent(percent)
+			runtime.GOMAXPROCS(1)
+		})
+	}
+	time.AfterFunc(maxGCPause, after)
+	return after
 }

@@ -29,6 +29,8 @@ type Agent struct {
 	layout  sandbox.Layout
 	cz      containerizer.Containerizer
 	ownCz   *posix.Containerizer // set when the agent created the containerizer
+	standby *standbyPool         // nil without standby executors
+	pacer   *launchPacer
 	sum     *statusupdate.Manager
 	files   *files.Server
 	metrics *metrics
@@ -99,6 +101,7 @@ func New(cfg Config) (*Agent, error) {
 		stopping:     make(chan struct{}),
 		info:         info,
 		frameworks:   make(map[string]*framework),
+		pacer:        newLaunchPacer(0, 0),
 	}
 	a.calls.init()
 	a.cz = cfg.Containerizer
@@ -108,6 +111,9 @@ func New(cfg Config) (*Agent, error) {
 			return nil, fmt.Errorf("agent: %w", err)
 		}
 		a.cz, a.ownCz = pc, pc
+		if cfg.StandbyExecutors > 0 {
+			a.standby = newStandbyPool(pc, cfg.Executable, cfg.StandbyExecutors, a.pacer, a.log)
+		}
 	}
 	a.sum = statusupdate.New(statusupdate.Config{
 		RetryMin: cfg.StatusUpdateRetryMin,
@@ -184,6 +190,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	a.startRecoveredExecutors()
+	if a.standby != nil {
+		a.standby.start(defaultStandbyUser())
+	}
 
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
@@ -201,6 +210,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent stopping", "kill_tasks", a.cfg.KillTasksOnExit)
 	stopLoops()
 	loops.Wait()
+	if a.standby != nil {
+		a.standby.close()
+	}
 	a.shutdown()
 	close(a.stopping)
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -72,6 +72,13 @@ type Config struct {
 	// Executable is the strata binary run as `strata executor` for command
 	// tasks; empty means this process's executable.
 	Executable string
+	// StandbyExecutors is how many command executors the agent keeps
+	// started ahead of demand, so that a command task does not wait for a
+	// new process to start (see standbyPool). It needs the posix
+	// containerizer the agent creates itself and an Executable that is the
+	// strata binary. Zero keeps none; `strata agent` keeps
+	// DefaultStandbyExecutors.
+	StandbyExecutors int
 	// KillTasksOnExit makes Run shut down and destroy every executor when it
 	// returns (strata dev). Otherwise executors of checkpointing frameworks
 	// keep running across an agent restart, and only the others are
@@ -100,6 +107,7 @@ const (
 	DefaultExecutorHeartbeatInterval     = 30 * time.Minute
 	DefaultRecoveryTimeout               = 15 * time.Minute
 	DefaultSubscriptionBackoffMax        = 2 * time.Second
+	DefaultStandbyExecutors              = 1
 )
 
 func (c *Config) applyDefaults() error {

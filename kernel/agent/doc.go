@@ -34,6 +34,19 @@
 // pending, TASK_LOST/TASK_GONE if the executor was being shut down) with
 // REASON_EXECUTOR_TERMINATED, and the master gets EXITED_EXECUTOR.
 //
+// Starting a command executor is mostly the start of the strata process
+// itself (runtime and package initialisation, 10 to 20 ms of CPU), so the
+// agent keeps Config.StandbyExecutors of them started ahead of demand with
+// the posix containerizer (posix.Standby): a command task takes one, which
+// receives the task's sandbox, output files and MESOS_* environment and is
+// from then on that task's own executor, recoverable like any other; the
+// pool starts a replacement. Standbys run as the user of the latest command
+// executor launch, are not containers until launched, and end with the agent.
+// Command executors that do start are paced, one per CPU at a time in
+// arrival order, from the sandbox's creation until they subscribe (see
+// launchPacer), so that a burst of tasks reaches TASK_RUNNING in order
+// instead of all at its end.
+//
 // # Status updates
 //
 // Every update, from an executor or made by the agent, goes through the

@@ -124,6 +124,7 @@ func (a *Agent) executorSubscribe(w http.ResponseWriter, r *http.Request, call *
 	if e.state == execRegistering {
 		e.state = execRunning
 	}
+	e.releaseStartSlotLocked()
 	a.log.Info("executor subscribed", "framework", e.fw.id, "executor", e.id, "resubscribe", resubscribe, "codec", c.Name())
 	a.checkpointHTTPMarkerLocked(e)
 

@@ -222,6 +222,7 @@ func (a *Agent) executorTerminated(e *executor, term *containerizer.Termination)
 	}
 	e.state = execTerminated
 	e.launching = false
+	e.releaseStartSlotLocked()
 	if e.regTimer != nil {
 		e.regTimer.Stop()
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"strata/kernel/containerizer/standby"
 	cmdexec "strata/kernel/executor"
 	"strata/kernel/mesos/codec"
 	"strata/kernel/mesos/executorpb"
@@ -31,18 +33,26 @@ import (
 
 // The test binary doubles as executor: with STRATA_TEST_EXECUTOR set it is
 // a tiny v1 custom executor, and started as `<binary> executor` by the agent
-// (MESOS_HTTP_COMMAND_EXECUTOR=1) it is the real command executor.
+// (MESOS_HTTP_COMMAND_EXECUTOR=1, or as a standby) it is the real command
+// executor, as `strata executor` runs it.
 func TestMain(m *testing.M) {
 	if mode := os.Getenv("STRATA_TEST_EXECUTOR"); mode != "" {
 		os.Exit(fakeExecutor(mode))
 	}
-	if os.Getenv("MESOS_HTTP_COMMAND_EXECUTOR") == "1" && len(os.Args) > 1 && os.Args[1] == "executor" {
-		cfg, err := cmdexec.ConfigFromEnv(os.Environ())
+	_, isStandby := os.LookupEnv(standby.EnvFD)
+	if (isStandby || os.Getenv("MESOS_HTTP_COMMAND_EXECUTOR") == "1") && len(os.Args) > 1 && os.Args[1] == "executor" {
+		if err := cmdexec.AwaitLaunch(); err != nil {
+			if errors.Is(err, cmdexec.ErrStandbyDiscarded) {
+				os.Exit(0)
+			}
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		cfg, err := cmdexec.ConfigFromProcess()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		_ = os.Unsetenv(cmdexec.EnvAuthenticationToken)
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
 		if err := cmdexec.Run(ctx, cfg); err != nil {

@@ -54,6 +54,12 @@ func (a *Agent) launch(e *executor) {
 	}
 	a.mu.Unlock()
 
+	// The start of a command executor is CPU-bound (see launchPacer): it
+	// waits for a start slot first, or after the fetch if it has URIs.
+	uris := sp.info.GetCommand().GetUris()
+	if sp.command && len(uris) == 0 && !a.takeStartSlot(e) {
+		return
+	}
 	dir, err := a.layout.CreateRun(sp.agentID, sp.fid, sp.eid, sp.cid)
 	if err != nil {
 		a.launchFailed(e, fmt.Sprintf("Failed to create the sandbox: %v", err))
@@ -66,9 +72,12 @@ func (a *Agent) launch(e *executor) {
 		a.log.Warn("attach sandbox", "error", err)
 	}
 
-	if uris := sp.info.GetCommand().GetUris(); len(uris) > 0 {
+	if len(uris) > 0 {
 		if err := a.fetch(dir, uris); err != nil {
 			a.launchFailed(e, fmt.Sprintf("Failed to fetch URIs into the sandbox: %v", err))
+			return
+		}
+		if sp.command && !a.takeStartSlot(e) {
 			return
 		}
 	}
@@ -99,7 +108,7 @@ func (a *Agent) launch(e *executor) {
 	}
 	a.mu.Unlock()
 
-	launched, err := a.cz.Launch(a.runCtx, containerizer.ContainerConfig{
+	launched, err := a.startContainer(sp, containerizer.ContainerConfig{
 		ID: sp.cid, Command: cmd, Directory: dir, User: runAs,
 		Resources: sp.resources, Limits: sp.limits, Container: sp.container,
 	})
@@ -126,6 +135,35 @@ func (a *Agent) launch(e *executor) {
 		a.destroy(e)
 	}
 	a.watch(a.runCtx, e)
+}
+
+// takeStartSlot waits for a start slot of the pacer and gives it to e; it
+// reports false (and ends e) if the agent stops first.
+func (a *Agent) takeStartSlot(e *executor) bool {
+	release, ok := a.pacer.acquire(a.runCtx)
+	if !ok {
+		a.executorTerminated(e, &containerizer.Termination{Message: "Executor was not launched: the agent is stopping"})
+		return false
+	}
+	a.mu.Lock()
+	e.startSlot = release
+	a.mu.Unlock()
+	return true
+}
+
+// startContainer launches the executor's container: a command executor
+// with a standby when one is available, anything else with a new process.
+func (a *Agent) startContainer(sp launchSpec, cfg containerizer.ContainerConfig) (*containerizer.Launched, error) {
+	if sp.command && a.standby != nil {
+		if s := a.standby.take(cfg.User); s != nil {
+			launched, err := a.ownCz.LaunchStandby(a.runCtx, s, cfg)
+			if err == nil {
+				return launched, nil
+			}
+			a.log.Warn("standby executor not usable; starting a new one", "executor", sp.eid, "error", err)
+		}
+	}
+	return a.cz.Launch(a.runCtx, cfg)
 }
 
 // launchFailed fails the executor's tasks with REASON_CONTAINER_LAUNCH_FAILED.

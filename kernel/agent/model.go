@@ -112,6 +112,9 @@ type executor struct {
 	regTimer    *time.Timer
 	token       string
 	launchedAt  time.Time
+	// startSlot releases the executor's launchPacer slot (nil when it holds
+	// none).
+	startSlot func()
 	// exitStatus is the raw wait status, when known.
 	exitStatus *int32
 }
@@ -123,6 +126,15 @@ type task struct {
 	killed bool // a kill was requested
 	// killPolicy is the policy of the pending kill, sent with KILL.
 	killPolicy *mesospb.KillPolicy
+}
+
+// releaseStartSlotLocked gives the executor's start slot back, if it holds
+// one.
+func (e *executor) releaseStartSlotLocked() {
+	if e.startSlot != nil {
+		e.startSlot()
+		e.startSlot = nil
+	}
 }
 
 func (t *task) id() string { return t.t.GetTaskId().GetValue() }

@@ -142,7 +142,7 @@ func (a *stubAgent) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		a.updates <- st
 		if ack {
-			a.ack(st)
+			a.tryAck(st)
 		}
 	default:
 		w.WriteHeader(http.StatusAccepted)
@@ -232,6 +232,22 @@ func (a *stubAgent) send(ev *executorpb.Event) {
 		case <-deadline:
 			a.t.Fatalf("agent: no stream to send %v on", ev.GetType())
 		}
+	}
+}
+
+// tryAck acknowledges on the current stream if there is one: an update that arrives while the
+// executor has no stream (it lost it and is shutting down) is not acknowledged, as a real agent
+// could not either.
+func (a *stubAgent) tryAck(st *mesospb.TaskStatus) {
+	a.mu.Lock()
+	stream := a.stream
+	a.mu.Unlock()
+	if stream == nil {
+		return
+	}
+	stream.events <- &executorpb.Event{
+		Type:         executorpb.Event_ACKNOWLEDGED.Enum(),
+		Acknowledged: &executorpb.Event_Acknowledged{TaskId: st.GetTaskId(), Uuid: st.GetUuid()},
 	}
 }
 

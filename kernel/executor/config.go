@@ -104,6 +104,12 @@ type Config struct {
 	// RegistrationTimeout bounds the attempts to subscribe for the first
 	// time; zero means DefaultRegistrationTimeout.
 	RegistrationTimeout time.Duration
+
+	// Launched, if set, is called once, on the event loop, when the task's
+	// launch is over: the agent acknowledged its TASK_RUNNING (or its
+	// terminal update, if it never ran), or Run is returning. The process
+	// uses it to defer work it does not want on the launch's critical path.
+	Launched func()
 }
 
 // ConfigFromEnv reads the configuration from an environment given as

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -144,5 +145,35 @@ func TestShutdownKillGrace(t *testing.T) {
 		{time.Minute, time.Minute - ShutdownBuffer},
 	} {
 		eq(t, shutdownKillGrace(tt.in), tt.want)
+	}
+}
+
+func TestConfigFromProcess(t *testing.T) {
+	for _, kv := range baseEnv("MESOS_EXECUTOR_AUTHENTICATION_TOKEN=secret") {
+		name, value, _ := strings.Cut(kv, "=")
+		t.Setenv(name, value)
+	}
+	c, err := ConfigFromProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuthToken != "secret" || c.FrameworkID != "fw" {
+		t.Errorf("config = %+v", c)
+	}
+	for _, name := range []string{EnvAuthenticationToken} {
+		if v, ok := os.LookupEnv(name); ok {
+			t.Errorf("%s=%s is still in the process environment", name, v)
+		}
+		for _, kv := range c.Env {
+			if strings.HasPrefix(kv, name+"=") {
+				t.Errorf("the task's environment has %s", kv)
+			}
+		}
+	}
+}
+
+func TestAwaitLaunchOutsideAStandby(t *testing.T) {
+	if err := AwaitLaunch(); err != nil {
+		t.Fatal(err)
 	}
 }

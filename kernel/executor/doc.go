@@ -24,6 +24,15 @@
 // of its updates was acknowledged, are sent again with SUBSCRIBE after a
 // reconnection.
 //
+// # Start
+//
+// The agent may start the executor ahead of demand as a standby (package
+// standby): AwaitLaunch then waits until the agent hands it a task's
+// sandbox, output and environment, after which the executor is
+// indistinguishable from one started for that task. Config.Launched lets the
+// process defer work until the launch is over (`strata executor` keeps the
+// garbage collector off during the launch and uses a single P afterwards).
+//
 // # Kills
 //
 // KILL sends TASK_KILLING first when the framework has the TASK_KILLING_STATE

@@ -68,6 +68,8 @@ type executor struct {
 
 	exiting bool
 	exitErr error
+	// launched is cfg.Launched until it has been called.
+	launched func()
 }
 
 // Run runs the command executor until its task has ended and the terminal
@@ -86,16 +88,17 @@ func Run(ctx context.Context, cfg Config) error {
 
 	tr := newTransport(cfg)
 	e := &executor{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		tr:     tr,
-		sender: newSender(tr),
-		ctx:    ictx,
-		inbox:  make(chan func(), 64),
-		done:   make(chan struct{}),
-		pid:    os.Getpid(),
-		hostIP: resolveHostIP(cfg.HostIP, cfg.AgentEndpoint),
-		start:  time.Now(),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		tr:       tr,
+		sender:   newSender(tr),
+		ctx:      ictx,
+		inbox:    make(chan func(), 64),
+		done:     make(chan struct{}),
+		pid:      os.Getpid(),
+		hostIP:   resolveHostIP(cfg.HostIP, cfg.AgentEndpoint),
+		start:    time.Now(),
+		launched: cfg.Launched,
 	}
 	go e.sender.run(ictx)
 
@@ -103,6 +106,7 @@ func Run(ctx context.Context, cfg Config) error {
 		"agent", cfg.AgentEndpoint, "codec", cfg.Codec.Name(), "checkpoint", cfg.Checkpoint, "sandbox", cfg.Sandbox)
 	e.connect()
 	err = e.loop(ctx)
+	e.launchOver()
 	e.cleanup()
 	cancel()
 	tr.client.CloseIdleConnections()
@@ -500,9 +504,20 @@ func (e *executor) acknowledged(a *executorpb.Event_Acknowledged) {
 	e.updates = append(e.updates[:idx], e.updates[idx+1:]...)
 	if t := e.task; t != nil && p.status().GetTaskId().GetValue() == t.id() {
 		t.acknowledged = true
+		if s := p.status().GetState(); s == mesospb.TaskState_TASK_RUNNING || isTerminal(s) {
+			e.launchOver()
+		}
 	}
 	e.log.Debug("Status update acknowledged", "state", p.status().GetState().String(), "uuid", formatUUID(uuid))
 	e.maybeExit()
+}
+
+// launchOver calls cfg.Launched the first time.
+func (e *executor) launchOver() {
+	if f := e.launched; f != nil {
+		e.launched = nil
+		f()
+	}
 }
 
 // pendingTerminal returns the unacknowledged terminal update of t, if any.

@@ -705,3 +705,79 @@ func TestLaunchGroupShutsDown(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// Launched is called once: when the agent has acknowledged TASK_RUNNING (or
+// the terminal update of a task that never ran), else when Run returns.
+func TestLaunchedHook(t *testing.T) {
+	t.Parallel()
+	hook := func(calls chan<- struct{}) func(*Config) {
+		return func(cfg *Config) { cfg.Launched = func() { calls <- struct{}{} } }
+	}
+	expectCalls := func(t *testing.T, calls chan struct{}, n int) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			select {
+			case <-calls:
+			case <-time.After(wait):
+				t.Fatalf("Launched called %d times, want %d", i, n)
+			}
+		}
+		select {
+		case <-calls:
+			t.Fatal("Launched called again")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Run("running", func(t *testing.T) {
+		t.Parallel()
+		calls := make(chan struct{}, 4)
+		a := newStubAgent(t, codec.Protobuf, commandTask("sleep 30"))
+		a.setAutoAck(false)
+		r := startExecutor(t, a, hook(calls))
+		sts := a.expect(wait, mesospb.TaskState_TASK_STARTING, mesospb.TaskState_TASK_RUNNING)
+		a.ack(sts[0])
+		select {
+		case <-calls:
+			t.Fatal("Launched called before TASK_RUNNING was acknowledged")
+		case <-time.After(200 * time.Millisecond):
+		}
+		a.ack(sts[1])
+		expectCalls(t, calls, 1)
+		a.setAutoAck(true)
+		a.kill(killPolicy(0))
+		a.expect(wait, mesospb.TaskState_TASK_KILLED)
+		if err := r.wait(t, wait); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		expectCalls(t, calls, 0)
+	})
+	t.Run("launch failed", func(t *testing.T) {
+		t.Parallel()
+		calls := make(chan struct{}, 4)
+		task := commandTask("")
+		task.Command = &mesospb.CommandInfo{Shell: proto.Bool(false), Value: proto.String("/nonexistent/program")}
+		a := newStubAgent(t, codec.Protobuf, task)
+		r := startExecutor(t, a, hook(calls))
+		a.expect(wait, mesospb.TaskState_TASK_STARTING, mesospb.TaskState_TASK_FAILED)
+		if err := r.wait(t, wait); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		expectCalls(t, calls, 1)
+	})
+	t.Run("never subscribed", func(t *testing.T) {
+		t.Parallel()
+		calls := make(chan struct{}, 4)
+		a := newStubAgent(t, codec.Protobuf, nil)
+		endpoint := a.endpoint()
+		a.srv.Close()
+		r := startExecutor(t, a, func(cfg *Config) {
+			hook(calls)(cfg)
+			cfg.AgentEndpoint = endpoint
+			cfg.RegistrationTimeout = 300 * time.Millisecond
+		})
+		if err := r.wait(t, wait); err == nil {
+			t.Fatal("Run succeeded without an agent")
+		}
+		expectCalls(t, calls, 1)
+	})
+}

@@ -181,7 +181,12 @@ func (l Layout) CreateRun(agentID, fid, eid, cid string) (string, error) {
 }
 
 // Symlink atomically makes link point at target, replacing what was there.
+// A link that already points at target is left alone: replacing it would
+// create a file for nothing (slaves/latest is set again on every launch).
 func Symlink(target, link string) error {
+	if cur, err := os.Readlink(link); err == nil && cur == target {
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
 		return fmt.Errorf("sandbox: symlink %s: %w", link, err)
 	}

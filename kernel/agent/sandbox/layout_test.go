@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -71,5 +72,38 @@ func TestCreateRunAndLatestLinks(t *testing.T) {
 	}
 	if _, err := l.CreateRun("a1", "../x", "e", "c"); err == nil {
 		t.Fatal("escaping framework id accepted")
+	}
+}
+
+func TestSymlinkLeavesACorrectLinkAlone(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "sub", "latest")
+	inode := func() uint64 {
+		t.Helper()
+		fi, err := os.Lstat(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	if err := Symlink("a", link); err != nil {
+		t.Fatal(err)
+	}
+	first := inode()
+	if err := Symlink("a", link); err != nil {
+		t.Fatal(err)
+	}
+	if inode() != first {
+		t.Fatal("a link already pointing at its target was replaced")
+	}
+	if err := Symlink("b", link); err != nil {
+		t.Fatal(err)
+	}
+	if target, _ := os.Readlink(link); target != "b" || inode() == first {
+		t.Fatalf("link -> %q after re-pointing", target)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(link))
+	if len(entries) != 1 {
+		t.Fatalf("temporary links left: %v", entries)
 	}
 }

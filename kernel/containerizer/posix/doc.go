@@ -26,4 +26,11 @@
 // plus the children they reaped), resident memory, and the sandbox's disk
 // usage; cpus_limit and mem_limit_bytes echo the allocated resources, which
 // are not enforced.
+//
+// StartStandby starts a container's command ahead of the container (a
+// standby, package standby), and LaunchStandby later makes it container
+// cfg.ID: the same session, rlimits applied before the standby gets its
+// sandbox, stdout and stderr and environment, the same state file. Until
+// then a standby is no container: it has no state file and exits when the
+// agent closes its socket or dies.
 package posix

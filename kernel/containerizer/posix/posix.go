@@ -191,23 +191,15 @@ func (c *Containerizer) start(cfg containerizer.ContainerConfig) (*exec.Cmd, err
 		uid, gid = int(cred.Uid), int(cred.Gid)
 	}
 	if cfg.Directory != "" {
-		var files []*os.File
+		files, err := openOutput(cfg.Directory, uid, gid)
+		if err != nil {
+			return nil, fmt.Errorf("posix: launch %s: %w", cfg.ID, err)
+		}
 		defer func() {
 			for _, f := range files {
 				f.Close()
 			}
 		}()
-		for _, name := range []string{"stdout", "stderr"} {
-			p := filepath.Join(cfg.Directory, name)
-			f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-			if err != nil {
-				return nil, fmt.Errorf("posix: launch %s: open %s: %w", cfg.ID, name, err)
-			}
-			if uid >= 0 {
-				_ = f.Chown(uid, gid)
-			}
-			files = append(files, f)
-		}
 		cmd.Stdout, cmd.Stderr = files[0], files[1]
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("posix: launch %s: %w", cfg.ID, err)
@@ -218,6 +210,26 @@ func (c *Containerizer) start(cfg containerizer.ContainerConfig) (*exec.Cmd, err
 		return nil, fmt.Errorf("posix: launch %s: %w", cfg.ID, err)
 	}
 	return cmd, nil
+}
+
+// openOutput opens (creating them if needed) the stdout and stderr files of
+// a sandbox for appending, owned by uid:gid when uid is not -1.
+func openOutput(dir string, uid, gid int) ([]*os.File, error) {
+	var files []*os.File
+	for _, name := range []string{"stdout", "stderr"} {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, fmt.Errorf("open %s: %w", name, err)
+		}
+		if uid >= 0 {
+			_ = f.Chown(uid, gid)
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 // credential resolves a user name (or numeric uid) into the credential to
@@ -267,7 +279,10 @@ func (c *Containerizer) reap(ct *container, cmd *exec.Cmd) {
 		term.Message = "Executor exited (status unknown)"
 	}
 	if err := killSession(ct.pid, ct.start); err != nil {
-		c.log.Warn("container leftovers", "container", ct.id, "error", err)
+		c.mu.Lock()
+		id := ct.id
+		c.mu.Unlock()
+		c.log.Warn("container leftovers", "container", id, "pid", ct.pid, "error", err)
 	}
 	c.finish(ct, term)
 }
@@ -276,11 +291,18 @@ func (c *Containerizer) finish(ct *container, term *containerizer.Termination) {
 	c.mu.Lock()
 	term.Destroyed = ct.destroy
 	ct.term = term
+	id := ct.id
 	c.mu.Unlock()
-	if err := os.Remove(c.statePath(ct.id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		c.log.Warn("remove container state", "container", ct.id, "error", err)
+	if id == "" {
+		// A standby that was never launched: not a container.
+		c.log.Debug("standby exited", "pid", ct.pid, "message", term.Message)
+		close(ct.done)
+		return
 	}
-	c.log.Info("container terminated", "container", ct.id, "pid", ct.pid, "message", term.Message, "destroyed", term.Destroyed)
+	if err := os.Remove(c.statePath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		c.log.Warn("remove container state", "container", id, "error", err)
+	}
+	c.log.Info("container terminated", "container", id, "pid", ct.pid, "message", term.Message, "destroyed", term.Destroyed)
 	close(ct.done)
 }
 
@@ -339,12 +361,16 @@ func (c *Containerizer) Update(ctx context.Context, id string, resources []*meso
 	if err != nil {
 		return err
 	}
+	cpus, memMB := containerizer.ScalarResource(resources, "cpus"), containerizer.ScalarResource(resources, "mem")
 	c.mu.Lock()
-	ct.cpus = containerizer.ScalarResource(resources, "cpus")
-	ct.memMB = containerizer.ScalarResource(resources, "mem")
+	changed := ct.cpus != cpus || ct.memMB != memMB
+	ct.cpus, ct.memMB = cpus, memMB
 	running := ct.term == nil
 	c.mu.Unlock()
-	if !running {
+	if !running || !changed {
+		// The state file already holds these values: rewriting it would
+		// cost a new file for nothing (the agent calls Update whenever a
+		// task is delivered, mostly with the resources of the launch).
 		return nil
 	}
 	return c.writeState(ct)
