@@ -20,8 +20,9 @@ build:
 run: build
 	./$(BIN) dev $(ARGS)
 
-## test: install what the tests need, then vet and run every test (race detector on).
-test: deps vet unit fuzz
+## test: install what the tests need, then vet and run every test (race detector on). The fuzz
+## targets' seed corpora run as part of the tests; `make fuzz` explores beyond them.
+test: deps vet unit
 
 deps:
 	bash scripts/install-deps.sh
@@ -32,7 +33,9 @@ vet:
 unit: build
 	STRATA_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-## fuzz: a short run of every fuzz target beyond its seed corpus (the seeds already run in `unit`).
+## fuzz: run every fuzz target beyond its seed corpus, FUZZTIME each (default 60s); new failing
+## inputs land in the package's testdata/fuzz and become seeds.
+FUZZTIME ?= 60s
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)
 

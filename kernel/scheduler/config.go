@@ -180,5 +180,11 @@ func redirectBase(current, location string) (string, error) {
 	if loc.Scheme == "http" || loc.Scheme == "https" {
 		scheme = loc.Scheme
 	}
-	return scheme + "://" + loc.Host, nil
+	base := scheme + "://" + loc.Host
+	// url.Parse accepts hosts that cannot be dialled back (an unbracketed IPv6 address such as
+	// "::0" reads as a port); check the base the way it will be used.
+	if _, err := url.Parse(base); err != nil {
+		return "", fmt.Errorf("redirect Location %q: %w", location, err)
+	}
+	return base, nil
 }
