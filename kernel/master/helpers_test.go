@@ -25,30 +25,7 @@ func startMaster(t *testing.T, mutate func(*Config)) (*Master, string) {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	m, err := New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- m.Serve(ctx, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("master did not start: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("master did not start in 10s")
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("master did not stop")
-		}
-	})
+	m, addr, _ := runOpMaster(t, cfg, nil)
 	return m, addr
 }
 

@@ -90,18 +90,7 @@ func (m *Master) metricsSnapshot() map[string]float64 {
 			out["master/slaves_inactive"]++
 		}
 		total.Add(a.total)
-		for _, byTask := range a.tasks {
-			for _, t := range byTask {
-				if !t.released {
-					used.Add(t.res)
-				}
-			}
-		}
-		for _, byEx := range a.executorRes {
-			for _, ea := range byEx {
-				used.Add(ea.res)
-			}
-		}
+		used.Add(a.used())
 	}
 	for _, name := range []string{"cpus", "mem", "disk", "gpus"} {
 		tv, uv := total.Scalar(name), used.Scalar(name)

@@ -26,22 +26,7 @@ func timeInfo(t time.Time) *mesospb.TimeInfo {
 var operatorFormat = resourceFormat{}
 
 func (m *Master) agentProto(a *agent) *masterpb.Response_GetAgents_Agent {
-	var offered, allocated allocator.Resources
-	for _, o := range a.offers {
-		offered.Add(o.res)
-	}
-	for _, byTask := range a.tasks {
-		for _, t := range byTask {
-			if !t.released {
-				allocated.Add(t.res)
-			}
-		}
-	}
-	for _, byEx := range a.executorRes {
-		for _, ea := range byEx {
-			allocated.Add(ea.res)
-		}
-	}
+	offered, allocated := a.offered(), a.used()
 	return &masterpb.Response_GetAgents_Agent{
 		AgentInfo:          a.info,
 		Active:             proto.Bool(a.active),

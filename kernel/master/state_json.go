@@ -199,22 +199,7 @@ func containerStatusJSON(cs *mesospb.ContainerStatus) jsonObj {
 }
 
 func (m *Master) agentJSON(a *agent) jsonObj {
-	var used, offered allocator.Resources
-	for _, byTask := range a.tasks {
-		for _, t := range byTask {
-			if !t.released {
-				used.Add(t.res)
-			}
-		}
-	}
-	for _, byEx := range a.executorRes {
-		for _, ea := range byEx {
-			used.Add(ea.res)
-		}
-	}
-	for _, o := range a.offers {
-		offered.Add(o.res)
-	}
+	used, offered := a.used(), a.offered()
 	reserved := jsonObj{}
 	for _, role := range a.total.ReservationRoles() {
 		reserved[role] = resourceMap(a.total.Reserved(role))

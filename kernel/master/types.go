@@ -122,6 +122,33 @@ type agent struct {
 	executorRes map[string]map[string]executorAlloc
 }
 
+// used is what the agent's live tasks and executors hold.
+func (a *agent) used() allocator.Resources {
+	var out allocator.Resources
+	for _, byTask := range a.tasks {
+		for _, t := range byTask {
+			if !t.released {
+				out.Add(t.res)
+			}
+		}
+	}
+	for _, byEx := range a.executorRes {
+		for _, ea := range byEx {
+			out.Add(ea.res)
+		}
+	}
+	return out
+}
+
+// offered is what the agent's outstanding offers hold.
+func (a *agent) offered() allocator.Resources {
+	var out allocator.Resources
+	for _, o := range a.offers {
+		out.Add(o.res)
+	}
+	return out
+}
+
 // executorAlloc is what an executor itself holds on an agent.
 type executorAlloc struct {
 	role string
