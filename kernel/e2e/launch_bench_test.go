@@ -223,28 +223,20 @@ func (t *launchTimes) add(o launchTimes) {
 // BenchmarkLaunchBurst measures LAUNCH → TASK_RUNNING for a burst of 100 short tasks launched at
 // once through the real master, agent and `strata executor` processes, beside fork/exec of
 // /bin/true measured in the same run.
-func BenchmarkLaunchBurst(b *testing.B) {
-	n := burstSize()
-	addr := launchCluster(b)
-	var all launchTimes
-	var forks []time.Duration
-	for i := 0; i < b.N; i++ {
-		forks = append(forks, forkExec(b, n)...)
-		all.add(runLaunches(b, addr, n, false))
-	}
-	reportLaunch(b, all, forks)
-}
+func BenchmarkLaunchBurst(b *testing.B) { benchmarkLaunches(b, false) }
 
 // BenchmarkLaunchSequential launches 100 tasks one after another (each once the previous is
 // RUNNING): the latency of one launch without queueing behind others.
-func BenchmarkLaunchSequential(b *testing.B) {
+func BenchmarkLaunchSequential(b *testing.B) { benchmarkLaunches(b, true) }
+
+func benchmarkLaunches(b *testing.B, sequential bool) {
 	n := burstSize()
 	addr := launchCluster(b)
 	var all launchTimes
 	var forks []time.Duration
 	for i := 0; i < b.N; i++ {
 		forks = append(forks, forkExec(b, n)...)
-		all.add(runLaunches(b, addr, n, true))
+		all.add(runLaunches(b, addr, n, sequential))
 	}
 	reportLaunch(b, all, forks)
 }

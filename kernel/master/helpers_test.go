@@ -29,6 +29,26 @@ func startMaster(t *testing.T, mutate func(*Config)) (*Master, string) {
 	return m, addr
 }
 
+// readEvents decodes a RecordIO event stream into out until the stream ends, then closes body and
+// out.
+func readEvents[E proto.Message](t *testing.T, body io.ReadCloser, cd codec.Codec, newEvent func() E, out chan<- E) {
+	defer close(out)
+	defer body.Close()
+	rd := recordio.NewReader(body)
+	for {
+		rec, err := rd.ReadRecord()
+		if err != nil {
+			return
+		}
+		ev := newEvent()
+		if err := cd.Unmarshal(rec, ev); err != nil {
+			t.Errorf("decode event: %v", err)
+			return
+		}
+		out <- ev
+	}
+}
+
 func scalar(name string, v float64) *mesospb.Resource {
 	return &mesospb.Resource{Name: proto.String(name), Type: mesospb.Value_SCALAR.Enum(), Scalar: &mesospb.Value_Scalar{Value: proto.Float64(v)}}
 }
@@ -101,23 +121,7 @@ func subscribe(t *testing.T, addr string, cd codec.Codec, info *mesospb.Framewor
 	if sc.streamID == "" {
 		t.Fatal("no Mesos-Stream-Id header")
 	}
-	go func() {
-		defer close(sc.events)
-		defer resp.Body.Close()
-		rd := recordio.NewReader(resp.Body)
-		for {
-			rec, err := rd.ReadRecord()
-			if err != nil {
-				return
-			}
-			ev := &schedulerpb.Event{}
-			if err := cd.Unmarshal(rec, ev); err != nil {
-				t.Errorf("decode event: %v", err)
-				return
-			}
-			sc.events <- ev
-		}
-	}()
+	go readEvents(t, resp.Body, cd, func() *schedulerpb.Event { return &schedulerpb.Event{} }, sc.events)
 	t.Cleanup(cancel)
 	ev := sc.next(schedulerpb.Event_SUBSCRIBED)
 	sc.fwID = ev.GetSubscribed().GetFrameworkId().GetValue()

@@ -14,7 +14,6 @@ import (
 	"strata/kernel/mesos/codec"
 	"strata/kernel/mesos/masterpb"
 	"strata/kernel/mesos/mesospb"
-	"strata/kernel/mesos/recordio"
 	"strata/kernel/mesos/schedulerpb"
 )
 
@@ -50,23 +49,7 @@ func subscribeOperator(t *testing.T, addr, path string, accept codec.Codec) *opS
 		t.Fatalf("SUBSCRIBE is not chunked: Content-Length %d, Transfer-Encoding %v", resp.ContentLength, resp.TransferEncoding)
 	}
 	s := &opStream{t: t, events: make(chan *masterpb.Event, 1024), cancel: cancel}
-	go func() {
-		defer close(s.events)
-		defer resp.Body.Close()
-		rd := recordio.NewReader(resp.Body)
-		for {
-			rec, err := rd.ReadRecord()
-			if err != nil {
-				return
-			}
-			ev := &masterpb.Event{}
-			if err := accept.Unmarshal(rec, ev); err != nil {
-				t.Errorf("decode operator event: %v", err)
-				return
-			}
-			s.events <- ev
-		}
-	}()
+	go readEvents(t, resp.Body, accept, func() *masterpb.Event { return &masterpb.Event{} }, s.events)
 	return s
 }
 
