@@ -54,6 +54,7 @@ Run the roles separately:                 strata master / strata agent --master 
 		newExecutorCommand(),
 		newDevCommand(),
 		newExecuteCommand(),
+		newContainerInitCommand(),
 	)
 	return root
 }

@@ -151,6 +151,8 @@ func launchCluster(b *testing.B) string {
 type launchTimes struct {
 	running, toStarting, runningFwd []time.Duration
 	cpu                             time.Duration
+	// burstForks is the burst's floor (forkExecBurst), for the Burst benchmark.
+	burstForks []time.Duration
 }
 
 // runLaunches launches n tasks through a new framework and returns their LAUNCH → RUNNING times
@@ -201,12 +203,49 @@ func forkExec(b *testing.B, n int) []time.Duration {
 	return out
 }
 
+// forkExecBurst starts n copies of the benchmark's task command (/bin/sh -c "sleep 0.2") at once
+// from n goroutines and returns, per process, the time from the common start until its exec
+// succeeded: the floor of a burst of launches on this machine, with no master, agent or executor.
+func forkExecBurst(b *testing.B, n int) []time.Duration {
+	out := make([]time.Duration, n)
+	cmds := make([]*exec.Cmd, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := time.Now()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := exec.Command("/bin/sh", "-c", "sleep 0.2")
+			if err := c.Start(); err != nil {
+				errs <- err
+				return
+			}
+			out[i] = time.Since(start)
+			cmds[i] = c
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	for _, c := range cmds {
+		_ = c.Wait()
+	}
+	return out
+}
+
 func reportLaunch(b *testing.B, all launchTimes, forks []time.Duration) {
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	b.ReportMetric(ms(percentile(all.running, 0.50)), "p50-ms")
 	b.ReportMetric(ms(percentile(all.running, 0.99)), "p99-ms")
 	b.ReportMetric(ms(percentile(forks, 0.50)), "fork-p50-ms")
 	b.ReportMetric(ms(percentile(forks, 0.99)), "fork-p99-ms")
+	if len(all.burstForks) > 0 {
+		b.ReportMetric(ms(percentile(all.burstForks, 0.50)), "burst-fork-p50-ms")
+		b.ReportMetric(ms(percentile(all.burstForks, 0.99)), "burst-fork-p99-ms")
+	}
 	b.ReportMetric(ms(all.cpu), "task-cpu-ms")
 	b.ReportMetric(ms(percentile(all.toStarting, 0.50)), "to-starting-p50-ms")
 	b.ReportMetric(ms(percentile(all.runningFwd, 0.50)), "running-fwd-p50-ms")
@@ -236,6 +275,9 @@ func benchmarkLaunches(b *testing.B, sequential bool) {
 	var forks []time.Duration
 	for i := 0; i < b.N; i++ {
 		forks = append(forks, forkExec(b, n)...)
+		if !sequential {
+			all.burstForks = append(all.burstForks, forkExecBurst(b, n)...)
+		}
 		all.add(runLaunches(b, addr, n, sequential))
 	}
 	reportLaunch(b, all, forks)

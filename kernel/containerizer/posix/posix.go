@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"strata/kernel/containerizer"
+	"strata/kernel/containerizer/cgroups"
 	"strata/kernel/mesos/mesospb"
 )
 
@@ -30,6 +31,34 @@ type Config struct {
 	// PollInterval is how often a recovered container is checked when the
 	// kernel has no pidfd support. Zero means 500ms.
 	PollInterval time.Duration
+	// Init is the strata executable. Programs it starts (the built-in
+	// executors, and `strata container-init`) call standby.Await, so in an
+	// isolating containerizer every container starts as one of them: the
+	// built-in executors directly, any other program through
+	// `Init container-init`, which executes it once the container is set up.
+	Init string
+	// Namespaces asks for a mount namespace per container with a private
+	// /tmp (the sandbox's tmp directory), and for the switch to the
+	// container's user inside the container rather than at exec. It needs
+	// root and Init; without root it is ignored (and Isolation says so).
+	Namespaces bool
+	// Cgroups, when set, gives every container a cgroup of its own under the
+	// agent's root: limits, accounting, OOM detection and a kill that
+	// nothing escapes. It needs root and Init (the container's first process
+	// must wait, as a standby, until it is in its cgroup).
+	Cgroups *cgroups.Manager
+	// CFSQuota caps every container's CPU at its cpus with a CFS quota, not
+	// only those whose tasks set limits (Mesos' --cgroups_enable_cfs).
+	CFSQuota bool
+	// PidsMax bounds the processes and threads of every container (0: no
+	// bound).
+	PidsMax uint64
+	// EnforceDiskQuota fails a container whose sandbox grows beyond its disk
+	// resource with REASON_CONTAINER_LIMITATION_DISK (Mesos'
+	// --enforce_container_disk_quota); usage is measured every
+	// DiskWatchInterval (zero: 15 s).
+	EnforceDiskQuota  bool
+	DiskWatchInterval time.Duration
 }
 
 // Containerizer runs containers as process sessions. Create it with New.
@@ -53,10 +82,16 @@ type container struct {
 	dir      string
 	cpus     float64
 	memMB    float64
+	diskMB   float64
 	done     chan struct{}
 	term     *containerizer.Termination
 	destroy  bool
 	launched time.Time
+	// cgroup is set when the container has a cgroup of its own.
+	cgroup bool
+	// limitation, when set, is the limit the container hit, which is why
+	// it was destroyed.
+	limitation *containerizer.Termination
 }
 
 // New returns a posix containerizer keeping its state in cfg.StateDir.
@@ -85,7 +120,32 @@ func New(cfg Config) (*Containerizer, error) {
 
 // Isolation implements containerizer.Containerizer.
 func (c *Containerizer) Isolation() string {
-	return "posix (no isolation: process session and rlimits only)"
+	if !c.isolating() {
+		return "posix (no isolation: process session and rlimits only)"
+	}
+	var parts []string
+	if c.cfg.Cgroups != nil {
+		parts = append(parts, "cgroups "+c.cfg.Cgroups.String())
+	}
+	if c.namespaces() {
+		parts = append(parts, "namespaces: mount with a private /tmp")
+	}
+	parts = append(parts, "users switched in the container")
+	if c.cfg.EnforceDiskQuota {
+		parts = append(parts, "disk quota enforced")
+	}
+	return "process (" + strings.Join(parts, "; ") + ")"
+}
+
+// isolating reports whether containers are set up by their first process
+// (a standby) before they run: needed for cgroups and namespaces.
+func (c *Containerizer) isolating() bool {
+	return c.cfg.Init != "" && os.Geteuid() == 0 && (c.cfg.Namespaces || c.cfg.Cgroups != nil)
+}
+
+// namespaces reports whether containers get namespaces of their own.
+func (c *Containerizer) namespaces() bool {
+	return c.cfg.Namespaces && c.isolating()
 }
 
 // Close stops the goroutines watching recovered containers. It does not
@@ -111,6 +171,9 @@ func (c *Containerizer) Launch(ctx context.Context, cfg containerizer.ContainerC
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("posix: launch %s: %w", cfg.ID, err)
+	}
+	if c.isolating() {
+		return c.launchIsolated(ctx, cfg)
 	}
 	ct := &container{
 		id:       cfg.ID,
@@ -278,7 +341,7 @@ func (c *Containerizer) reap(ct *container, cmd *exec.Cmd) {
 	if term.Message == "" {
 		term.Message = "Executor exited (status unknown)"
 	}
-	if err := killSession(ct.pid, ct.start); err != nil {
+	if err := c.kill(ct); err != nil {
 		c.mu.Lock()
 		id := ct.id
 		c.mu.Unlock()
@@ -288,10 +351,28 @@ func (c *Containerizer) reap(ct *container, cmd *exec.Cmd) {
 }
 
 func (c *Containerizer) finish(ct *container, term *containerizer.Termination) {
+	// An OOM kill that ended the container before the watcher saw it is
+	// still a limitation: read the counter before the cgroup goes.
+	c.mu.Lock()
+	id, checkOOM := ct.id, ct.limitation == nil && ct.cgroup && c.cfg.Cgroups != nil
+	c.mu.Unlock()
+	if checkOOM {
+		if o, err := c.cfg.Cgroups.OOMState(id); err == nil && o.Kills > 0 {
+			c.mu.Lock()
+			if ct.limitation == nil {
+				ct.limitation = memoryLimitation(o)
+			}
+			c.mu.Unlock()
+		}
+	}
+	c.removeCgroup(ct)
 	c.mu.Lock()
 	term.Destroyed = ct.destroy
+	if lim := ct.limitation; lim != nil {
+		term.State, term.Reason, term.Limitation = lim.State, lim.Reason, lim.Limitation
+		term.Message = lim.Message
+	}
 	ct.term = term
-	id := ct.id
 	c.mu.Unlock()
 	if id == "" {
 		// A standby that was never launched: not a container.
@@ -345,28 +426,36 @@ func (c *Containerizer) Destroy(ctx context.Context, id string) (*containerizer.
 	}
 	c.mu.Lock()
 	ct.destroy = true
-	pid, start := ct.pid, ct.start
+	pid := ct.pid
 	c.mu.Unlock()
 	c.log.Info("destroying container", "container", id, "pid", pid)
-	if err := killSession(pid, start); err != nil {
+	if err := c.kill(ct); err != nil {
 		c.log.Warn("destroy container", "container", id, "error", err)
 	}
 	return c.Wait(ctx, id)
 }
 
-// Update implements containerizer.Containerizer. Nothing is enforced: the
-// new cpus and mem are only what Usage reports as limits.
+// Update implements containerizer.Containerizer. With cgroups the new
+// limits are applied; without, the new cpus and mem are only what Usage
+// reports as limits.
 func (c *Containerizer) Update(ctx context.Context, id string, resources []*mesospb.Resource, limits map[string]*mesospb.Value_Scalar) error {
 	ct, err := c.get(id)
 	if err != nil {
 		return err
 	}
 	cpus, memMB := containerizer.ScalarResource(resources, "cpus"), containerizer.ScalarResource(resources, "mem")
+	diskMB := containerizer.ScalarResource(resources, "disk")
 	c.mu.Lock()
-	changed := ct.cpus != cpus || ct.memMB != memMB
-	ct.cpus, ct.memMB = cpus, memMB
+	changed := ct.cpus != cpus || ct.memMB != memMB || ct.diskMB != diskMB
+	ct.cpus, ct.memMB, ct.diskMB = cpus, memMB, diskMB
 	running := ct.term == nil
+	cg := ct.cgroup
 	c.mu.Unlock()
+	if running && cg && c.cfg.Cgroups != nil {
+		if err := c.cfg.Cgroups.Update(id, c.cgroupLimits(resources, limits)); err != nil {
+			return fmt.Errorf("posix: update %s: %w", id, err)
+		}
+	}
 	if !running || !changed {
 		// The state file already holds these values: rewriting it would
 		// cost a new file for nothing (the agent calls Update whenever a

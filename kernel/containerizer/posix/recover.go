@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ type stateFile struct {
 	Directory string  `json:"directory"`
 	Cpus      float64 `json:"cpus"`
 	MemMB     float64 `json:"mem_mb"`
+	DiskMB    float64 `json:"disk_mb,omitempty"`
+	// Cgroup is set when the container has a cgroup of its own.
+	Cgroup bool `json:"cgroup,omitempty"`
 }
 
 func (c *Containerizer) statePath(id string) string {
@@ -34,7 +38,7 @@ func (c *Containerizer) writeState(ct *container) error {
 	c.mu.Lock()
 	st := stateFile{
 		ID: ct.id, Pid: ct.pid, StartTime: ct.start, BootID: c.boot,
-		Directory: ct.dir, Cpus: ct.cpus, MemMB: ct.memMB,
+		Directory: ct.dir, Cpus: ct.cpus, MemMB: ct.memMB, DiskMB: ct.diskMB, Cgroup: ct.cgroup,
 	}
 	c.mu.Unlock()
 	b, err := json.Marshal(st)
@@ -88,9 +92,11 @@ func (c *Containerizer) Recover(ctx context.Context, known []string) (*container
 		if !want[st.ID] {
 			if sameBoot && st.Pid > 1 {
 				c.log.Info("destroying orphan container", "container", st.ID, "pid", st.Pid)
-				if err := killSession(st.Pid, st.StartTime); err != nil {
+				orphan := &container{id: st.ID, pid: st.Pid, start: st.StartTime, cgroup: st.Cgroup}
+				if err := c.kill(orphan); err != nil {
 					c.log.Warn("destroy orphan", "container", st.ID, "error", err)
 				}
+				c.removeCgroup(orphan)
 			}
 			_ = os.Remove(path)
 			res.Orphans = append(res.Orphans, st.ID)
@@ -103,20 +109,22 @@ func (c *Containerizer) Recover(ctx context.Context, known []string) (*container
 			continue
 		}
 		ct := &container{id: st.ID, pid: st.Pid, start: st.StartTime, dir: st.Directory,
-			cpus: st.Cpus, memMB: st.MemMB, done: make(chan struct{})}
+			cpus: st.Cpus, memMB: st.MemMB, diskMB: st.DiskMB, cgroup: st.Cgroup && c.cfg.Cgroups != nil,
+			done: make(chan struct{})}
 		c.containers[st.ID] = ct
 		c.mu.Unlock()
 		res.Recovered = append(res.Recovered, st.ID)
 		if sameBoot && sameProcess(st.Pid, st.StartTime) {
 			c.log.Info("re-attached container", "container", st.ID, "pid", st.Pid)
 			go c.watch(ct)
+			go c.superviseLimits(ct)
 			continue
 		}
 		msg := "Executor exited while the agent was down (exit status unknown)"
 		if !sameBoot {
 			msg = "Executor did not survive a host reboot"
 		} else {
-			_ = killSession(st.Pid, st.StartTime)
+			_ = c.kill(ct)
 		}
 		c.finish(ct, &containerizer.Termination{Message: msg})
 	}
@@ -125,6 +133,7 @@ func (c *Containerizer) Recover(ctx context.Context, known []string) (*container
 			res.Missing = append(res.Missing, id)
 		}
 	}
+	c.removeOrphanCgroups(found, res)
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("posix: recover: %w", err)
 	}
@@ -177,8 +186,41 @@ func (c *Containerizer) watch(ct *container) {
 			}
 		}
 	}
-	if err := killSession(ct.pid, ct.start); err != nil {
+	if err := c.kill(ct); err != nil {
 		c.log.Warn("container leftovers", "container", ct.id, "error", err)
 	}
 	c.finish(ct, &containerizer.Termination{Message: "Executor exited (status unknown: it was re-attached after an agent restart)"})
+}
+
+// removeOrphanCgroups destroys the cgroups under the agent's root that no
+// recovered container owns (left by a crash between creating a cgroup and
+// writing the state file, or by a container whose state was lost).
+func (c *Containerizer) removeOrphanCgroups(recovered map[string]bool, res *containerizer.RecoverResult) {
+	if c.cfg.Cgroups == nil {
+		return
+	}
+	ids, err := c.cfg.Cgroups.List()
+	if err != nil {
+		c.log.Warn("list container cgroups", "error", err)
+		return
+	}
+	for _, id := range ids {
+		if recovered[id] {
+			continue
+		}
+		c.mu.Lock()
+		_, live := c.containers[id]
+		c.mu.Unlock()
+		if live {
+			continue
+		}
+		c.log.Info("destroying orphan cgroup", "container", id)
+		if err := c.cfg.Cgroups.Destroy(id); err != nil {
+			c.log.Warn("destroy orphan cgroup", "container", id, "error", err)
+			continue
+		}
+		if !slices.Contains(res.Orphans, id) {
+			res.Orphans = append(res.Orphans, id)
+		}
+	}
 }

@@ -101,6 +101,10 @@ func (c *Containerizer) StartStandby(cmd containerizer.Command, user string) (*S
 	env := append(slices.Clip(cmd.Env), fmt.Sprintf("%s=%d", standby.EnvFD, standby.ChildFD))
 	ec := &exec.Cmd{Path: path, Args: args, Env: env, Stderr: os.Stderr, ExtraFiles: []*os.File{child}}
 	ec.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if c.namespaces() {
+		ec.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS
+	}
+	user = c.StandbyUser(user)
 	if user != "" {
 		cred, err := credential(user)
 		if err != nil {
@@ -124,6 +128,17 @@ func (c *Containerizer) StartStandby(cmd containerizer.Command, user string) (*S
 	return s, nil
 }
 
+// StandbyUser is the user a standby for a container running as user is
+// started as: the same user, or none (root) when the containerizer isolates
+// containers, which switch users inside the container at launch; one
+// standby then serves every user.
+func (c *Containerizer) StandbyUser(user string) string {
+	if c.isolating() {
+		return ""
+	}
+	return user
+}
+
 // LaunchStandby launches container cfg.ID with a standby instead of a new
 // process. cfg is what Launch would get, and must name the standby's command
 // (its environment may differ: the standby takes cfg's), its user and a
@@ -132,6 +147,13 @@ func (c *Containerizer) StartStandby(cmd containerizer.Command, user string) (*S
 // directory and cfg.Command.Env. On error the standby is discarded and
 // nothing of the container is left: Launch may be called with the same id.
 func (c *Containerizer) LaunchStandby(ctx context.Context, s *Standby, cfg containerizer.ContainerConfig) (*containerizer.Launched, error) {
+	return c.launchStandby(ctx, s, cfg, nil)
+}
+
+// launchStandby launches container cfg.ID with s; exec, when set, is the
+// program s (then `Init container-init`) executes once the container is set
+// up, instead of being the container's program itself.
+func (c *Containerizer) launchStandby(ctx context.Context, s *Standby, cfg containerizer.ContainerConfig, exec *standby.Exec) (*containerizer.Launched, error) {
 	if !s.claim() {
 		return nil, errors.New("posix: standby already used")
 	}
@@ -153,9 +175,9 @@ func (c *Containerizer) LaunchStandby(ctx context.Context, s *Standby, cfg conta
 		args = []string{cfg.Command.Path}
 	}
 	switch {
-	case cfg.Command.Path != s.path || !slices.Equal(args, s.args):
+	case exec == nil && (cfg.Command.Path != s.path || !slices.Equal(args, s.args)):
 		return fail(fmt.Errorf("posix: launch %s: the standby runs another command", cfg.ID))
-	case cfg.User != s.user:
+	case cfg.User != s.user && !(s.user == "" && c.isolating()):
 		return fail(fmt.Errorf("posix: launch %s: the standby runs as user %q, not %q", cfg.ID, s.user, cfg.User))
 	case cfg.Directory == "":
 		return fail(fmt.Errorf("posix: launch %s: a standby needs a sandbox directory", cfg.ID))
@@ -175,6 +197,10 @@ func (c *Containerizer) LaunchStandby(ctx context.Context, s *Standby, cfg conta
 	}
 	c.mu.Unlock()
 
+	mounts, cred, err := c.isolation(cfg)
+	if err != nil {
+		return fail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
+	}
 	uid, gid := -1, -1
 	if cfg.User != "" {
 		cred, err := credential(cfg.User)
@@ -196,12 +222,25 @@ func (c *Containerizer) LaunchStandby(ctx context.Context, s *Standby, cfg conta
 	if err := applyRLimits(s.ct.pid, cfg.Container.GetRlimitInfo()); err != nil {
 		return fail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
 	}
+	if c.isolating() {
+		if err := c.createCgroup(cfg.ID, s.ct.pid, cfg); err != nil {
+			return fail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
+		}
+	}
+	cgroupFail := func(err error) (*containerizer.Launched, error) {
+		if c.isolating() && c.cfg.Cgroups != nil {
+			_ = c.cfg.Cgroups.Destroy(cfg.ID)
+		}
+		return fail(err)
+	}
 	env := cfg.Command.Env
 	if env == nil {
 		env = []string{}
 	}
-	if err := s.conn.Send(standby.Launch{Dir: cfg.Directory, Env: env, Stdout: files[0], Stderr: files[1]}); err != nil {
-		return fail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
+	launch := standby.Launch{Dir: cfg.Directory, Env: env, Stdout: files[0], Stderr: files[1],
+		Mounts: mounts, User: cred, Exec: exec}
+	if err := s.conn.Send(launch); err != nil {
+		return cgroupFail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
 	}
 	s.conn.Close()
 
@@ -211,13 +250,15 @@ func (c *Containerizer) LaunchStandby(ctx context.Context, s *Standby, cfg conta
 	ct.dir = cfg.Directory
 	ct.cpus = containerizer.ScalarResource(cfg.Resources, "cpus")
 	ct.memMB = containerizer.ScalarResource(cfg.Resources, "mem")
+	ct.diskMB = containerizer.ScalarResource(cfg.Resources, "disk")
 	ct.launched = time.Now()
+	ct.cgroup = c.isolating() && c.cfg.Cgroups != nil
 	c.containers[cfg.ID] = ct
 	c.mu.Unlock()
 	if err := c.writeState(ct); err != nil {
 		// As in Launch: a container without a state file cannot be
 		// recovered, so it must not run.
-		_ = killSession(ct.pid, ct.start)
+		_ = c.kill(ct)
 		<-ct.done
 		c.mu.Lock()
 		delete(c.containers, cfg.ID)
@@ -233,5 +274,6 @@ func (c *Containerizer) LaunchStandby(ctx context.Context, s *Standby, cfg conta
 		_ = os.Remove(c.statePath(cfg.ID))
 	}
 	c.log.Info("container launched", "container", cfg.ID, "pid", ct.pid, "command", cfg.Command.Path, "standby", true)
+	go c.superviseLimits(ct)
 	return &containerizer.Launched{Pid: ct.pid}, nil
 }

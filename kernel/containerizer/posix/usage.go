@@ -2,6 +2,7 @@ package posix
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,13 +26,30 @@ func (c *Containerizer) Usage(ctx context.Context, id string) (*mesospb.Resource
 		Timestamp: proto.Float64(float64(time.Now().UnixNano()) / 1e9),
 	}
 	c.mu.Lock()
-	cpus, memMB, pid, start := ct.cpus, ct.memMB, ct.pid, ct.start
+	cpus, memMB, pid, start, cg := ct.cpus, ct.memMB, ct.pid, ct.start, ct.cgroup
 	c.mu.Unlock()
 	if cpus > 0 {
 		stats.CpusLimit = proto.Float64(cpus)
 	}
 	if memMB > 0 {
 		stats.MemLimitBytes = proto.Uint64(uint64(memMB * 1024 * 1024))
+	}
+	if cg && c.cfg.Cgroups != nil {
+		running := true
+		select {
+		case <-ct.done:
+			running = false
+		default:
+		}
+		if running {
+			if err := c.cgroupUsage(id, stats); err != nil {
+				return nil, fmt.Errorf("posix: usage of %s: %w", id, err)
+			}
+		}
+		if ct.dir != "" {
+			stats.DiskUsedBytes = proto.Uint64(diskUsage(ctx, ct.dir))
+		}
+		return stats, nil
 	}
 	var procs, threads uint32
 	var user, sys, rss uint64

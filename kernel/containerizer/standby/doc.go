@@ -18,9 +18,18 @@
 // away or discarded the standby), Await returns ErrDiscarded and the process
 // should exit.
 //
+// A Launch may also carry the container's isolation, applied in this order
+// before the process goes on: mounts in the process's own mount namespace
+// (the containerizer starts it with CLONE_NEWNS; mounts are made private, a
+// host directory is bound on /tmp, and the sandbox stays reachable at its
+// path even when it lies under /tmp), then descriptors, directory and
+// environment, then the switch to the container's user (a standby runs as
+// root until then, so one pool serves every user), and finally, for a
+// container whose program is not the standby's, execve of that program.
+//
 // What cannot be handed over this way stays as it was at exec: the argument
-// vector, the credentials (a standby is started as the user its container
-// will run as), resource limits the containerizer applies to the pid, and
-// /proc/<pid>/environ, which keeps showing the environment the process was
-// started with.
+// vector (unless Exec replaces the program), the namespaces the process was
+// started in, the cgroups and resource limits the containerizer applies to
+// the pid, and /proc/<pid>/environ, which keeps showing the environment the
+// process was started with.
 package standby

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 
@@ -37,12 +38,48 @@ type Launch struct {
 	Env []string
 	// Stdout and Stderr become descriptors 1 and 2. Both are required.
 	Stdout, Stderr *os.File
+	// Mounts, if set, are made in the process's mount namespace first. The
+	// process must have been started in a mount namespace of its own
+	// (CLONE_NEWNS) with the privileges to mount.
+	Mounts *Mounts `json:"mounts,omitempty"`
+	// User, if set, is the identity the process switches to last (it must
+	// be running as root).
+	User *Credential `json:"user,omitempty"`
+	// Exec, if set, replaces the process (execve) once everything else is
+	// applied: for containers whose command is not the standby's program.
+	Exec *Exec `json:"exec,omitempty"`
+}
+
+// Mounts is the mount namespace set-up of a container.
+type Mounts struct {
+	// PrivateTmp, if set, is a host directory bind-mounted on /tmp (created
+	// if missing, with mode 1777).
+	PrivateTmp string `json:"private_tmp,omitempty"`
+	// Proc mounts a new procfs on /proc, for a process that is the init of
+	// a PID namespace of its own.
+	Proc bool `json:"proc,omitempty"`
+}
+
+// Credential is a user identity.
+type Credential struct {
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups,omitempty"`
+}
+
+// Exec is a program to execute in place of the standby.
+type Exec struct {
+	Path string   `json:"path"`
+	Args []string `json:"args"`
 }
 
 // message is the JSON part of a Launch.
 type message struct {
-	Dir string   `json:"dir,omitempty"`
-	Env []string `json:"env"`
+	Dir    string      `json:"dir,omitempty"`
+	Env    []string    `json:"env"`
+	Mounts *Mounts     `json:"mounts,omitempty"`
+	User   *Credential `json:"user,omitempty"`
+	Exec   *Exec       `json:"exec,omitempty"`
 }
 
 // Conn is the containerizer's end of a standby's socket. Its methods are safe
@@ -94,7 +131,7 @@ func (c *Conn) Send(l Launch) error {
 	if l.Stdout == nil || l.Stderr == nil {
 		return errors.New("standby: send: stdout and stderr are required")
 	}
-	body, err := json.Marshal(message{Dir: l.Dir, Env: l.Env})
+	body, err := json.Marshal(message{Dir: l.Dir, Env: l.Env, Mounts: l.Mounts, User: l.User, Exec: l.Exec})
 	if err != nil {
 		return fmt.Errorf("standby: send: %w", err)
 	}
@@ -202,7 +239,7 @@ func receive(conn *net.UnixConn) (Launch, error) {
 	if err := json.Unmarshal(body, &m); err != nil {
 		return fail(fmt.Errorf("standby: receive: %w", err))
 	}
-	return Launch{Dir: m.Dir, Env: m.Env, Stdout: files[0], Stderr: files[1]}, nil
+	return Launch{Dir: m.Dir, Env: m.Env, Mounts: m.Mounts, User: m.User, Exec: m.Exec, Stdout: files[0], Stderr: files[1]}, nil
 }
 
 // rights extracts the descriptors of SCM_RIGHTS control messages.
@@ -224,10 +261,17 @@ func rights(oob []byte) ([]*os.File, error) {
 	return files, nil
 }
 
-// apply makes the Launch this process's own.
+// apply makes the Launch this process's own: mounts first (they need the
+// privileges the process drops last), then descriptors, directory and
+// environment, then the user, then exec.
 func apply(l Launch) error {
 	defer l.Stdout.Close()
 	defer l.Stderr.Close()
+	if l.Mounts != nil {
+		if err := mount(*l.Mounts, l.Dir); err != nil {
+			return err
+		}
+	}
 	if err := unix.Dup3(int(l.Stdout.Fd()), 1, 0); err != nil {
 		return fmt.Errorf("standby: stdout: %w", err)
 	}
@@ -248,6 +292,29 @@ func apply(l Launch) error {
 		if err := os.Setenv(name, value); err != nil {
 			return fmt.Errorf("standby: environment: %w", err)
 		}
+	}
+	if l.User != nil {
+		if err := switchUser(*l.User); err != nil {
+			return err
+		}
+	}
+	if l.Exec != nil {
+		l.Stdout.Close()
+		l.Stderr.Close()
+		path := l.Exec.Path
+		if !strings.Contains(path, "/") {
+			p, err := exec.LookPath(path)
+			if err != nil {
+				return fmt.Errorf("standby: exec: %w", err)
+			}
+			path = p
+		}
+		args := l.Exec.Args
+		if len(args) == 0 {
+			args = []string{l.Exec.Path}
+		}
+		err := unix.Exec(path, args, os.Environ())
+		return fmt.Errorf("standby: exec %s: %w", path, err)
 	}
 	return nil
 }

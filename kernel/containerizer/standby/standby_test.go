@@ -197,3 +197,56 @@ func TestSendNeedsOutputs(t *testing.T) {
 		t.Fatal("Send without stdout and stderr succeeded")
 	}
 }
+
+// TestLaunchIsolatedExec starts a standby in a mount namespace of its own and
+// launches it with a private /tmp, another user and a program to exec.
+func TestLaunchIsolatedExec(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root")
+		}
+		t.Skip("needs root")
+	}
+	conn, fd, err := NewPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "STANDBY_TEST_CHILD=1", EnvFD+"=3")
+	cmd.ExtraFiles = []*os.File{fd}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Cloneflags: syscall.CLONE_NEWNS}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fd.Close()
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	stdout, stderr := outputs(t, dir)
+	marker := "strata-standby-" + filepath.Base(dir)
+	err = conn.Send(Launch{
+		Dir: dir, Env: []string{"PATH=/usr/bin:/bin", "MARK=" + marker}, Stdout: stdout, Stderr: stderr,
+		Mounts: &Mounts{PrivateTmp: filepath.Join(dir, "tmp")},
+		User:   &Credential{UID: 65534, GID: 65534},
+		Exec:   &Exec{Path: "sh", Args: []string{"sh", "-c", `id -u; id -g; touch /tmp/$MARK && ls /tmp && test -f "$PWD/stdout" && echo sandbox-visible`}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		b, _ := os.ReadFile(filepath.Join(dir, "stderr"))
+		t.Fatalf("child: %v: %s", err, b)
+	}
+	out, _ := os.ReadFile(filepath.Join(dir, "stdout"))
+	if !strings.HasPrefix(string(out), "65534\n65534\n") || !strings.Contains(string(out), "\n"+marker+"\n") ||
+		!strings.HasSuffix(string(out), "sandbox-visible\n") {
+		t.Fatalf("stdout = %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tmp", marker)); err != nil {
+		t.Fatalf("file not in the private /tmp on the host: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join("/tmp", marker)); err == nil {
+		os.Remove(filepath.Join("/tmp", marker))
+		t.Fatal("the file landed in the host's /tmp")
+	}
+}
