@@ -205,9 +205,9 @@ func (c *Containerizer) diskLimitation(ctx context.Context, ct *container) *cont
 	disk := &mesospb.Resource{Name: proto.String("disk"), Type: mesospb.Value_SCALAR.Enum(),
 		Scalar: &mesospb.Value_Scalar{Value: proto.Float64(diskMB)}}
 	return &containerizer.Termination{
-		State:  mesospb.TaskState_TASK_FAILED.Enum(),
-		Reason: mesospb.TaskStatus_REASON_CONTAINER_LIMITATION_DISK.Enum(),
-		Message: fmt.Sprintf("Disk usage (%s) exceeds quota (%s)", formatBytes(used), formatBytes(quota)),
+		State:      mesospb.TaskState_TASK_FAILED.Enum(),
+		Reason:     mesospb.TaskStatus_REASON_CONTAINER_LIMITATION_DISK.Enum(),
+		Message:    fmt.Sprintf("Disk usage (%s) exceeds quota (%s)", formatBytes(used), formatBytes(quota)),
 		Limitation: &mesospb.TaskResourceLimitation{Resources: []*mesospb.Resource{disk}},
 	}
 }
