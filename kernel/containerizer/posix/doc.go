@@ -1,6 +1,37 @@
-// Package posix is the containerizer that isolates nothing: each container is
-// a plain process session with rlimits, for hosts (or users) without cgroups.
-// It reports itself honestly as "no isolation".
+// Package posix is the process containerizer: executors run as processes on
+// the host, isolated with cgroups and namespaces when the agent runs as root,
+// and as plain process sessions with rlimits otherwise — a mode it reports
+// honestly as "no isolation".
+//
+// # Isolation (root, Config.Init set, cgroups and/or namespaces asked for)
+//
+// Every container starts as a standby (package standby) started for it: the
+// executor itself when its program is the strata executable (Config.Init),
+// else `strata container-init`, which executes the program once the
+// container is set up. The standby is started as root in a new mount
+// namespace (and PID namespace with Config.PIDNamespace); before it gets its
+// launch it is moved into the container's cgroup (package cgroups: cpu
+// weight and optional CFS quota, memory request and limit, pids) and given
+// its rlimits, so nothing of the container ever runs outside them. The
+// launch then makes mounts private, binds the sandbox's tmp directory on
+// /tmp (keeping the sandbox reachable at its host path), mounts /proc for a
+// PID namespace, switches to the container's user, and goes on (or execs).
+// Standbys of the agent's pool are started the same way, as root, so one
+// pool serves every user.
+//
+// Limitations: the cgroup's OOM counter is watched (and read once more when
+// the container ends); an OOM kill destroys the container, whose termination
+// is then TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY and Mesos'
+// "Memory limit exceeded: Requested: …, Maximum Used: …" message. With
+// Config.EnforceDiskQuota the sandbox is measured every DiskWatchInterval
+// and a sandbox above the container's disk ends it with
+// REASON_CONTAINER_LIMITATION_DISK. Limitation lets the agent check for an
+// OOM kill at once when an executor reports a failed task. Destroy kills the
+// whole cgroup (cgroup.kill, or freeze and kill), so double-forked daemons go
+// too; Usage reads the cgroup's statistics. Recover removes the cgroups no
+// recovered container owns.
+//
+// # No isolation
 //
 // The executor is started with setsid(2), so its pid is the id of a new
 // session and of a new process group; every process it starts stays in that

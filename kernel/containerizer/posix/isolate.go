@@ -52,7 +52,7 @@ func (c *Containerizer) isolation(cfg containerizer.ContainerConfig) (*standby.M
 	if !c.namespaces() {
 		return nil, nil, nil
 	}
-	mounts := &standby.Mounts{PrivateTmp: filepath.Join(cfg.Directory, "tmp")}
+	mounts := &standby.Mounts{PrivateTmp: filepath.Join(cfg.Directory, "tmp"), Proc: c.cfg.PIDNamespace}
 	if cfg.User == "" {
 		return mounts, nil, nil
 	}

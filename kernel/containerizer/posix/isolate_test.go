@@ -327,3 +327,32 @@ func reasonOf(t *containerizer.Termination) mesospb.TaskStatus_Reason {
 	}
 	return *t.Reason
 }
+
+func TestIsolatedPIDNamespace(t *testing.T) {
+	c, dir := newIsolated(t, func(cfg *Config) { cfg.PIDNamespace = true })
+	ctx := ctxT(t)
+	sb := sandbox(t, dir, "pidns")
+	cfg := shell("pidns", sb, `echo $$; sleep 1000 & ls /proc | grep -c '^[0-9]'`)
+	cfg.Resources = []*mesospb.Resource{scalar("cpus", 0.1), scalar("mem", 64)}
+	if _, err := c.Launch(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	term, err := c.Wait(ctx, "pidns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := os.ReadFile(filepath.Join(sb, "stdout"))
+	errOut, _ := os.ReadFile(filepath.Join(sb, "stderr"))
+	// sh is PID 1; /proc lists sh, sleep and ls (grep may have ended).
+	if term.WaitStatus.ExitStatus() != 0 || !strings.HasPrefix(string(out), "1\n") {
+		t.Fatalf("termination %+v, stdout %q, stderr %q", term, out, errOut)
+	}
+	var n int
+	fmt.Sscan(strings.Split(string(out), "\n")[1], &n)
+	if n < 2 || n > 4 {
+		t.Fatalf("the container sees %d processes in /proc", n)
+	}
+	if !strings.Contains(c.Isolation(), "pid") {
+		t.Fatalf("Isolation() = %q", c.Isolation())
+	}
+}

@@ -42,6 +42,11 @@ type Config struct {
 	// container's user inside the container rather than at exec. It needs
 	// root and Init; without root it is ignored (and Isolation says so).
 	Namespaces bool
+	// PIDNamespace also gives every container a PID namespace of its own
+	// (with Namespaces): its first process (the executor) is PID 1 there,
+	// /proc shows only the container, and when the executor exits the
+	// kernel kills everything left in the container.
+	PIDNamespace bool
 	// Cgroups, when set, gives every container a cgroup of its own under the
 	// agent's root: limits, accounting, OOM detection and a kill that
 	// nothing escapes. It needs root and Init (the container's first process
@@ -128,7 +133,11 @@ func (c *Containerizer) Isolation() string {
 		parts = append(parts, "cgroups "+c.cfg.Cgroups.String())
 	}
 	if c.namespaces() {
-		parts = append(parts, "namespaces: mount with a private /tmp")
+		if c.cfg.PIDNamespace {
+			parts = append(parts, "namespaces: mount with a private /tmp, pid")
+		} else {
+			parts = append(parts, "namespaces: mount with a private /tmp")
+		}
 	}
 	parts = append(parts, "users switched in the container")
 	if c.cfg.EnforceDiskQuota {

@@ -103,6 +103,9 @@ func (c *Containerizer) StartStandby(cmd containerizer.Command, user string) (*S
 	ec.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if c.namespaces() {
 		ec.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS
+		if c.cfg.PIDNamespace {
+			ec.SysProcAttr.Cloneflags |= syscall.CLONE_NEWPID
+		}
 	}
 	user = c.StandbyUser(user)
 	if user != "" {
