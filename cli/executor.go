@@ -16,16 +16,20 @@ func newExecutorCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:    "executor",
 		Hidden: false,
-		Short:  "Run the built-in command executor (started by the agent, not by hand)",
-		Long: `Run the built-in command executor: the process the agent starts for a task that has a
-command and no executor of its own. It runs that one task, reports its status to the agent over
-the Mesos v1 executor API and exits when the task has ended.
+		Short:  "Run the built-in command or default executor (started by the agent, not by hand)",
+		Long: `Run the built-in executor, which reports to the agent over the Mesos v1 executor API. With
+MESOS_HTTP_COMMAND_EXECUTOR=1 it is the command executor: the process the agent starts for a task
+that has a command and no executor of its own; it runs that one task and exits when the task has
+ended. Without it, it is the default executor: the process the agent starts for a task group
+(LAUNCH_GROUP) whose executor is of type DEFAULT; it runs the tasks of its groups, each in its
+sandbox tasks/<task id>, kills a group's other tasks when one fails or is killed, and exits when
+every task has ended.
 
 It is configured by the environment the agent sets: MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID,
 MESOS_DIRECTORY, MESOS_SANDBOX, MESOS_AGENT_ENDPOINT, MESOS_CHECKPOINT,
-MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD and, when checkpointing, MESOS_RECOVERY_TIMEOUT and
-MESOS_SUBSCRIPTION_BACKOFF_MAX. STRATA_EXECUTOR_CODEC=json switches the wire format from protobuf
-to JSON.`,
+MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD, MESOS_HTTP_COMMAND_EXECUTOR and, when checkpointing,
+MESOS_RECOVERY_TIMEOUT and MESOS_SUBSCRIPTION_BACKOFF_MAX. STRATA_EXECUTOR_CODEC=json switches the
+wire format from protobuf to JSON.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// A standby (started by the agent ahead of demand) waits here
@@ -55,7 +59,7 @@ to JSON.`,
 const maxGCPause = 10 * time.Second
 
 // tuneForLaunch sets the Go runtime of the executor process up for the
-// launch of its task, and returns the function that sets it up for the rest
+// launch of its first task (or task group), and returns the function that sets it up for the rest
 // of the executor's life (also called after maxGCPause).
 //
 // During the launch the garbage collector is off: the executor's start

@@ -70,11 +70,12 @@ type Config struct {
 	SubscriptionBackoffMax time.Duration
 
 	// Executable is the strata binary run as `strata executor` for command
-	// tasks; empty means this process's executable.
+	// tasks and for task groups of the default executor; empty means this
+	// process's executable.
 	Executable string
-	// StandbyExecutors is how many command executors the agent keeps
-	// started ahead of demand, so that a command task does not wait for a
-	// new process to start (see standbyPool). It needs the posix
+	// StandbyExecutors is how many built-in executors the agent keeps
+	// started ahead of demand, so that a command task or a task group does
+	// not wait for a new process to start (see standbyPool). It needs the posix
 	// containerizer the agent creates itself and an Executable that is the
 	// strata binary. Zero keeps none; `strata agent` keeps
 	// DefaultStandbyExecutors.

@@ -20,9 +20,14 @@
 // agent's own binary run as `strata executor`; executor id = task id; the
 // executor gets 0.1 cpus and 32 MB on top of the task, agent-side only). A
 // task with an ExecutorInfo runs under that custom executor, launched once
-// per executor id; RUN_TASK_GROUP delivers a LAUNCH_GROUP to its executor
-// (Mesos' DEFAULT executor, i.e. an ExecutorInfo without a command, is not
-// supported yet: such tasks fail with REASON_CONTAINER_LAUNCH_FAILED).
+// per executor id; RUN_TASK_GROUP delivers a LAUNCH_GROUP to its executor.
+// A task group whose ExecutorInfo is of type DEFAULT (or has no command) runs
+// under the built-in default executor: the agent's binary run as `strata
+// executor` without MESOS_HTTP_COMMAND_EXECUTOR, with the ExecutorInfo's
+// resources; each of its tasks has its sandbox in tasks/<task id> of the
+// executor's (see package executor), browsable through /files like the rest.
+// The default executor is the framework's executor: it is checkpointed,
+// recovered and re-registered with the master like a custom one.
 // Before the container starts, the sandbox is created
 // (work_dir/slaves/<agent>/frameworks/<fid>/executors/<eid>/runs/<cid>, see
 // package sandbox) and the executor's CommandInfo.uris are fetched into it.
@@ -34,15 +39,16 @@
 // pending, TASK_LOST/TASK_GONE if the executor was being shut down) with
 // REASON_EXECUTOR_TERMINATED, and the master gets EXITED_EXECUTOR.
 //
-// Starting a command executor is mostly the start of the strata process
-// itself (runtime and package initialisation, 10 to 20 ms of CPU), so the
-// agent keeps Config.StandbyExecutors of them started ahead of demand with
-// the posix containerizer (posix.Standby): a command task takes one, which
-// receives the task's sandbox, output files and MESOS_* environment and is
-// from then on that task's own executor, recoverable like any other; the
-// pool starts a replacement. Standbys run as the user of the latest command
+// Starting a built-in (command or default) executor is mostly the start of
+// the strata process itself (runtime and package initialisation, 10 to 20 ms
+// of CPU), so the agent keeps Config.StandbyExecutors of them started ahead of
+// demand with the posix containerizer (posix.Standby): a launch takes one,
+// which receives the executor's sandbox, output files and MESOS_*
+// environment (which also tells it to be a command or a default executor)
+// and is from then on that executor, recoverable like any other; the pool
+// starts a replacement. Standbys run as the user of the latest built-in
 // executor launch, are not containers until launched, and end with the agent.
-// Command executors that do start are paced, one per CPU at a time in
+// Built-in executors that do start are paced, one per CPU at a time in
 // arrival order, from the sandbox's creation until they subscribe (see
 // launchPacer), so that a burst of tasks reaches TASK_RUNNING in order
 // instead of all at its end.

@@ -59,13 +59,13 @@ func (a *Agent) runTask(rt *internalpb.AgentEvent_RunTask) {
 		return
 	}
 	f := a.ensureFrameworkLocked(fi)
-	ei, command := a.executorInfoFor(f, ti)
+	ei, kind := a.executorInfoFor(f, ti)
 	if err := sandbox.ValidateID(ei.GetExecutorId().GetValue()); err != nil {
 		a.orphanStatusLocked(fid, "", tid, mesospb.TaskState_TASK_ERROR, mesospb.TaskStatus_REASON_TASK_INVALID, err.Error())
 		return
 	}
 	t := newTask(ti, fid, ei.GetExecutorId().GetValue(), a.agentID, f.info.GetUser())
-	a.launchTasksLocked(f, ei, command, &launchItem{tasks: []*task{t}})
+	a.launchTasksLocked(f, ei, kind, &launchItem{tasks: []*task{t}})
 }
 
 // runTaskGroup handles RUN_TASK_GROUP.
@@ -83,14 +83,12 @@ func (a *Agent) runTaskGroup(rg *internalpb.AgentEvent_RunTaskGroup) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if ei.GetCommand() == nil {
-		// A DEFAULT executor without a command would be Mesos' default
-		// executor, which Strata does not have yet.
-		for _, t := range tasks {
-			a.orphanStatusLocked(fid, eid, t.GetTaskId().GetValue(), mesospb.TaskState_TASK_FAILED,
-				mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, "default executor not supported yet")
-		}
-		return
+	// A DEFAULT executor (or one without a command to run) is the built-in
+	// default executor, `strata executor` in DefaultMode; any other runs its
+	// CommandInfo.
+	kind := customExecutor
+	if isDefaultExecutorInfo(ei) {
+		kind = defaultExecutor
 	}
 	f := a.ensureFrameworkLocked(fi)
 	ei = proto.Clone(ei).(*mesospb.ExecutorInfo)
@@ -101,7 +99,7 @@ func (a *Agent) runTaskGroup(rg *internalpb.AgentEvent_RunTaskGroup) {
 	for _, ti := range tasks {
 		item.tasks = append(item.tasks, newTask(ti, fid, eid, a.agentID, f.info.GetUser()))
 	}
-	a.launchTasksLocked(f, ei, false, item)
+	a.launchTasksLocked(f, ei, kind, item)
 }
 
 // ensureFrameworkLocked returns the framework, creating or updating it.
@@ -125,7 +123,7 @@ func (a *Agent) ensureFrameworkLocked(fi *mesospb.FrameworkInfo) *framework {
 
 // launchTasksLocked hands tasks to their executor: at once if it is
 // subscribed, queued otherwise (launching it if it does not exist).
-func (a *Agent) launchTasksLocked(f *framework, ei *mesospb.ExecutorInfo, command bool, item *launchItem) {
+func (a *Agent) launchTasksLocked(f *framework, ei *mesospb.ExecutorInfo, kind executorKind, item *launchItem) {
 	eid := ei.GetExecutorId().GetValue()
 	for _, t := range item.tasks {
 		if e := f.findExecutorOfTask(t.id()); e != nil {
@@ -149,7 +147,7 @@ func (a *Agent) launchTasksLocked(f *framework, ei *mesospb.ExecutorInfo, comman
 		return
 	}
 	if e == nil {
-		e = a.newExecutorLocked(f, ei, command)
+		e = a.newExecutorLocked(f, ei, kind)
 		e.queued = append(e.queued, item)
 		for _, t := range item.tasks {
 			a.checkpointTaskLocked(e, t)

@@ -24,16 +24,16 @@ const (
 )
 
 // executorInfoFor returns the ExecutorInfo of a task: its own, or a
-// generated command executor. The bool tells which.
-func (a *Agent) executorInfoFor(f *framework, ti *mesospb.TaskInfo) (*mesospb.ExecutorInfo, bool) {
+// generated command executor, and which of the two it is.
+func (a *Agent) executorInfoFor(f *framework, ti *mesospb.TaskInfo) (*mesospb.ExecutorInfo, executorKind) {
 	if ti.Executor != nil {
 		ei := proto.Clone(ti.Executor).(*mesospb.ExecutorInfo)
 		if ei.FrameworkId == nil {
 			ei.FrameworkId = &mesospb.FrameworkID{Value: proto.String(f.id)}
 		}
-		return ei, false
+		return ei, customExecutor
 	}
-	return commandExecutorInfo(f, ti, a.cfg.ExecutorShutdownGracePeriod), true
+	return commandExecutorInfo(f, ti, a.cfg.ExecutorShutdownGracePeriod), commandExecutor
 }
 
 // commandExecutorInfo generates the ExecutorInfo of a command task the way
@@ -99,14 +99,14 @@ func commandExecutorName(tid string, cmd *mesospb.CommandInfo) string {
 
 // newExecutorLocked creates an executor (state REGISTERING) with a fresh
 // container id and checkpoints it.
-func (a *Agent) newExecutorLocked(f *framework, ei *mesospb.ExecutorInfo, command bool) *executor {
+func (a *Agent) newExecutorLocked(f *framework, ei *mesospb.ExecutorInfo, kind executorKind) *executor {
 	eid := ei.GetExecutorId().GetValue()
 	cid := uuidString(newUUID())
 	e := &executor{
 		id:          eid,
 		fw:          f,
 		info:        ei,
-		command:     command,
+		kind:        kind,
 		containerID: cid,
 		directory:   a.layout.RunDir(a.agentID, f.id, eid, cid),
 		state:       execRegistering,
@@ -116,7 +116,7 @@ func (a *Agent) newExecutorLocked(f *framework, ei *mesospb.ExecutorInfo, comman
 	}
 	f.executors[eid] = e
 	a.checkpointExecutorLocked(e)
-	a.log.Info("launching executor", "framework", f.id, "executor", eid, "container", cid, "command_executor", command)
+	a.log.Info("launching executor", "framework", f.id, "executor", eid, "container", cid, "kind", kind.String())
 	return e
 }
 

@@ -22,7 +22,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"strata/kernel/containerizer/standby"
 	cmdexec "strata/kernel/executor"
 	"strata/kernel/mesos/codec"
 	"strata/kernel/mesos/executorpb"
@@ -33,14 +32,14 @@ import (
 
 // The test binary doubles as executor: with STRATA_TEST_EXECUTOR set it is
 // a tiny v1 custom executor, and started as `<binary> executor` by the agent
-// (MESOS_HTTP_COMMAND_EXECUTOR=1, or as a standby) it is the real command
-// executor, as `strata executor` runs it.
+// (directly or as a standby) it is the real built-in executor, as `strata
+// executor` runs it: the command executor with MESOS_HTTP_COMMAND_EXECUTOR=1,
+// the default executor without.
 func TestMain(m *testing.M) {
 	if mode := os.Getenv("STRATA_TEST_EXECUTOR"); mode != "" {
 		os.Exit(fakeExecutor(mode))
 	}
-	_, isStandby := os.LookupEnv(standby.EnvFD)
-	if (isStandby || os.Getenv("MESOS_HTTP_COMMAND_EXECUTOR") == "1") && len(os.Args) > 1 && os.Args[1] == "executor" {
+	if len(os.Args) > 1 && os.Args[1] == "executor" {
 		if err := cmdexec.AwaitLaunch(); err != nil {
 			if errors.Is(err, cmdexec.ErrStandbyDiscarded) {
 				os.Exit(0)

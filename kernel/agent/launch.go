@@ -6,6 +6,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"strata/kernel/agent/fetcher"
@@ -28,7 +29,7 @@ type launchSpec struct {
 	agentID, fid, eid, cid string
 	info                   *mesospb.ExecutorInfo
 	fwInfo                 *mesospb.FrameworkInfo
-	command                bool
+	kind                   executorKind
 	checkpoint             bool
 	token                  string
 	resources              []*mesospb.Resource
@@ -41,7 +42,7 @@ func (a *Agent) launch(e *executor) {
 	a.mu.Lock()
 	sp := launchSpec{
 		agentID: a.agentID, fid: e.fw.id, eid: e.id, cid: e.containerID,
-		info: e.info, fwInfo: e.fw.info, command: e.command, checkpoint: e.fw.checkpoint(),
+		info: e.info, fwInfo: e.fw.info, kind: e.kind, checkpoint: e.fw.checkpoint(),
 		token: e.token, resources: e.resources(), container: e.info.GetContainer(),
 	}
 	for _, t := range e.allTasks() {
@@ -54,10 +55,10 @@ func (a *Agent) launch(e *executor) {
 	}
 	a.mu.Unlock()
 
-	// The start of a command executor is CPU-bound (see launchPacer): it
+	// The start of a built-in executor is CPU-bound (see launchPacer): it
 	// waits for a start slot first, or after the fetch if it has URIs.
 	uris := sp.info.GetCommand().GetUris()
-	if sp.command && len(uris) == 0 && !a.takeStartSlot(e) {
+	if sp.kind.builtin() && len(uris) == 0 && !a.takeStartSlot(e) {
 		return
 	}
 	dir, err := a.layout.CreateRun(sp.agentID, sp.fid, sp.eid, sp.cid)
@@ -77,7 +78,7 @@ func (a *Agent) launch(e *executor) {
 			a.launchFailed(e, fmt.Sprintf("Failed to fetch URIs into the sandbox: %v", err))
 			return
 		}
-		if sp.command && !a.takeStartSlot(e) {
+		if sp.kind.builtin() && !a.takeStartSlot(e) {
 			return
 		}
 	}
@@ -151,10 +152,11 @@ func (a *Agent) takeStartSlot(e *executor) bool {
 	return true
 }
 
-// startContainer launches the executor's container: a command executor
-// with a standby when one is available, anything else with a new process.
+// startContainer launches the executor's container: a built-in executor
+// (command or default: the launch environment chooses) with a standby when
+// one is available, anything else with a new process.
 func (a *Agent) startContainer(sp launchSpec, cfg containerizer.ContainerConfig) (*containerizer.Launched, error) {
-	if sp.command && a.standby != nil {
+	if sp.kind.builtin() && a.standby != nil {
 		if s := a.standby.take(cfg.User); s != nil {
 			launched, err := a.ownCz.LaunchStandby(a.runCtx, s, cfg)
 			if err == nil {
@@ -200,7 +202,12 @@ func (a *Agent) fetch(dir string, uris []*mesospb.CommandInfo_URI) error {
 // executor.
 func (a *Agent) executorCommand(sp launchSpec, dir string) (containerizer.Command, error) {
 	env := append(os.Environ(), a.executorEnv(sp, dir)...)
-	if sp.command {
+	if sp.kind.builtin() {
+		if sp.kind == defaultExecutor {
+			// The agent's own environment may name the mode (an agent
+			// started by a command executor): the launch decides.
+			env = withoutEnv(env, "MESOS_HTTP_COMMAND_EXECUTOR")
+		}
 		return containerizer.Command{Path: a.cfg.Executable, Args: []string{a.cfg.Executable, "executor"}, Env: env}, nil
 	}
 	ci := sp.info.GetCommand()
@@ -253,10 +260,21 @@ func (a *Agent) executorEnv(sp launchSpec, dir string) []string {
 			"MESOS_RECOVERY_TIMEOUT="+mesosDuration(a.cfg.RecoveryTimeout),
 			"MESOS_SUBSCRIPTION_BACKOFF_MAX="+mesosDuration(a.cfg.SubscriptionBackoffMax))
 	}
-	if sp.command {
+	if sp.kind == commandExecutor {
 		env = append(env, "MESOS_HTTP_COMMAND_EXECUTOR=1")
 	}
 	return env
+}
+
+// withoutEnv returns env without the entries of the named variable.
+func withoutEnv(env []string, name string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // chownTree gives the sandbox to the user the executor runs as.

@@ -26,15 +26,13 @@ func TestTaskGroups(t *testing.T) {
 	m.waitCall("REGISTER", 10*time.Second, isType(internalpb.AgentCall_REGISTER))
 	fi := frameworkInfo(t, "fw-1", false)
 
-	// A DEFAULT executor (no command) is not supported yet.
-	g1 := customTask(t, "fw-1", "default-ex", "d1", "stay")
+	// A DEFAULT executor (no command) is the built-in default executor.
 	def := &mesospb.ExecutorInfo{Type: mesospb.ExecutorInfo_DEFAULT.Enum(),
-		ExecutorId: &mesospb.ExecutorID{Value: proto.String("default-ex")}, FrameworkId: fi.GetId()}
-	m.send(runTaskGroup(fi, def, g1))
-	st := m.waitUpdate("d1", mesospb.TaskState_TASK_FAILED).GetStatus()
-	if st.GetReason() != mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED || st.GetMessage() != "default executor not supported yet" {
-		t.Fatalf("default executor status = %v", st)
-	}
+		ExecutorId: &mesospb.ExecutorID{Value: proto.String("default-ex")}, FrameworkId: fi.GetId(),
+		Resources: []*mesospb.Resource{scalar("cpus", 0.1), scalar("mem", 32)}}
+	m.send(runTaskGroup(fi, def, groupCommandTask("d1", "exec sleep 60")))
+	m.ack(m.waitUpdate("d1", mesospb.TaskState_TASK_STARTING))
+	m.ack(m.waitUpdate("d1", mesospb.TaskState_TASK_RUNNING))
 
 	// An executor with a command receives LAUNCH_GROUP.
 	a := customTask(t, "fw-1", "group-ex", "g-a", "stay")
@@ -49,6 +47,8 @@ func TestTaskGroups(t *testing.T) {
 		ShutdownFramework: &internalpb.AgentEvent_ShutdownFramework{FrameworkId: fi.GetId()}})
 	m.waitUpdate("g-a", mesospb.TaskState_TASK_KILLED)
 	m.waitUpdate("g-b", mesospb.TaskState_TASK_KILLED)
+	m.waitUpdate("d1", mesospb.TaskState_TASK_KILLED)
+	m.waitCall("EXITED_EXECUTOR", 20*time.Second, isType(internalpb.AgentCall_EXITED_EXECUTOR))
 	m.waitCall("EXITED_EXECUTOR", 20*time.Second, isType(internalpb.AgentCall_EXITED_EXECUTOR))
 }
 

@@ -319,7 +319,7 @@ func (a *Agent) registrationCall() (*internalpb.AgentCall, bool, error) {
 				}
 				continue
 			}
-			if !e.command {
+			if e.kind != commandExecutor {
 				rereg.Executors = append(rereg.Executors, e.info)
 			}
 			for _, t := range e.allTasks() {

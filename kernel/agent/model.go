@@ -80,12 +80,53 @@ type launchItem struct {
 	group bool
 }
 
+// executorKind says what runs in an executor's container.
+type executorKind int
+
+const (
+	// customExecutor is the framework's own executor: its CommandInfo.
+	customExecutor executorKind = iota
+	// commandExecutor is the generated command executor of a command task:
+	// `strata executor` with MESOS_HTTP_COMMAND_EXECUTOR=1.
+	commandExecutor
+	// defaultExecutor is the built-in default executor of task groups whose
+	// ExecutorInfo is of type DEFAULT (or has no command): `strata executor`
+	// without MESOS_HTTP_COMMAND_EXECUTOR.
+	defaultExecutor
+)
+
+func (k executorKind) String() string {
+	return [...]string{"custom", "command", "default"}[k]
+}
+
+// builtin reports whether the executor is `strata executor`.
+func (k executorKind) builtin() bool { return k != customExecutor }
+
+// isDefaultExecutorInfo reports whether an ExecutorInfo of a task group asks
+// for the default executor: type DEFAULT, or no command to run.
+func isDefaultExecutorInfo(ei *mesospb.ExecutorInfo) bool {
+	return ei.GetType() == mesospb.ExecutorInfo_DEFAULT || ei.GetCommand() == nil
+}
+
+// kindOfRecovered tells the kind of a checkpointed executor from its
+// ExecutorInfo: a generated command executor has a CommandInfo without a
+// value.
+func kindOfRecovered(ei *mesospb.ExecutorInfo) executorKind {
+	switch {
+	case isDefaultExecutorInfo(ei):
+		return defaultExecutor
+	case ei.GetCommand().GetValue() == "":
+		return commandExecutor
+	}
+	return customExecutor
+}
+
 // executor is one executor (one container run) of a framework.
 type executor struct {
 	id          string
 	fw          *framework
 	info        *mesospb.ExecutorInfo
-	command     bool // generated command executor
+	kind        executorKind
 	containerID string
 	directory   string
 	// resources are the container's resources: the executor's plus those

@@ -119,7 +119,7 @@ func (a *Agent) recoverExecutorLocked(f *framework, ex *checkpoint.ExecutorState
 		id:          ex.ID,
 		fw:          f,
 		info:        ex.Info,
-		command:     ex.Info.GetCommand().GetValue() == "",
+		kind:        kindOfRecovered(ex.Info),
 		containerID: run.ContainerID,
 		directory:   a.layout.RunDir(a.agentID, f.id, ex.ID, run.ContainerID),
 		state:       execRegistering,

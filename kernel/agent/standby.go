@@ -16,14 +16,16 @@ import (
 // one that can wait as a standby.
 const maxStandbyFailures = 3
 
-// standbyPool keeps command executors started ahead of demand (see package
-// standby and posix.Standby). Most of the time from RUN_TASK to a subscribed
-// executor is the start of the strata process itself (runtime and package
-// initialisation), so a command task that finds a standby skips it. Each
-// standby becomes the task's own executor, exactly as if it had been started
-// for it; the pool then starts a replacement. The pool serves the user of the
-// latest command executor launch (the standby runs as that user from the
-// start), and gives up after maxStandbyFailures standbys in a row die unused.
+// standbyPool keeps built-in executors (`strata executor`) started ahead of
+// demand (see package standby and posix.Standby). Most of the time from
+// RUN_TASK to a subscribed executor is the start of the strata process itself
+// (runtime and package initialisation), so a command task or a task group of
+// the default executor that finds a standby skips it. Each standby becomes
+// that executor, exactly as if it had been started for it (the launch
+// environment makes it a command or a default executor); the pool then
+// starts a replacement. The pool serves the user of the latest launch (the
+// standby runs as that user from the start), and gives up after
+// maxStandbyFailures standbys in a row die unused.
 type standbyPool struct {
 	cz    *posix.Containerizer
 	exe   string
@@ -89,13 +91,13 @@ func (p *standbyPool) start(user string) {
 	p.fillLocked()
 }
 
-// command is the standby's command: that of every command executor, with
+// command is the standby's command: that of every built-in executor, with
 // the agent's environment (the launch replaces it).
 func (p *standbyPool) command() containerizer.Command {
 	return containerizer.Command{Path: p.exe, Args: []string{p.exe, "executor"}, Env: os.Environ()}
 }
 
-// take returns a standby for a command executor running as user, or nil. A
+// take returns a standby for a built-in executor running as user, or nil. A
 // standby that is still starting is taken too: it is further along than a
 // new process. The pool then starts a replacement (for user: the pool
 // follows the users launches ask for).

@@ -119,7 +119,11 @@ func (a *Agent) frameworkJSON(f *framework) map[string]any {
 
 func (a *Agent) executorJSON(e *executor) map[string]any {
 	typ := e.info.GetType().String()
-	if e.info.Type == nil {
+	switch {
+	case e.info.Type != nil:
+	case e.kind == defaultExecutor:
+		typ = mesospb.ExecutorInfo_DEFAULT.String()
+	default:
 		typ = mesospb.ExecutorInfo_CUSTOM.String()
 	}
 	out := map[string]any{

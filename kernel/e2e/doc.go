@@ -1,5 +1,5 @@
 // Package e2e holds the kernel's end-to-end tests: they run the real strata binary (master, agent,
-// command executor, strata execute, strata dev) as separate processes on free loopback ports, drive
+// command and default executors, strata execute, strata dev) as separate processes on free loopback ports, drive
 // them through the public Mesos APIs with kernel/scheduler and raw HTTP, and check what a user
 // would see: exit codes, status updates, sandbox files, and that no task process outlives a shutdown.
 //

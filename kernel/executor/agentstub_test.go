@@ -30,8 +30,8 @@ const (
 
 // stubAgent is the agent's side of the executor API, enough to drive an
 // executor: SUBSCRIBE answers with a stream that starts with SUBSCRIBED
-// (and LAUNCH on the first subscription), UPDATE calls are recorded and, if
-// autoAck is on, acknowledged on the stream.
+// (and LAUNCH or LAUNCH_GROUP on the first subscription), UPDATE calls are
+// recorded and, if autoAck is on, acknowledged on the stream.
 type stubAgent struct {
 	t     *testing.T
 	codec codec.Codec
@@ -40,8 +40,10 @@ type stubAgent struct {
 	framework *mesospb.FrameworkInfo
 	launch    *mesospb.TaskInfo // sent after the first SUBSCRIBED; nil: none
 
-	mu         sync.Mutex
-	autoAck    bool
+	mu      sync.Mutex
+	autoAck bool
+	// group, if set, is sent as LAUNCH_GROUP after the first SUBSCRIBED.
+	group      *mesospb.TaskGroupInfo
 	subscribes []*executorpb.Call
 	statuses   []*mesospb.TaskStatus
 	stream     *stubStream
@@ -157,6 +159,7 @@ func (a *stubAgent) subscribe(w http.ResponseWriter, r *http.Request, c codec.Co
 	st := &stubStream{events: make(chan *executorpb.Event, 100), drop: make(chan struct{})}
 	a.mu.Lock()
 	first := len(a.subscribes) == 0 // an executor subscribes once at a time
+	group := a.group
 	a.mu.Unlock()
 
 	// SUBSCRIBED (and LAUNCH) go first, before the stream is published for
@@ -181,6 +184,9 @@ func (a *stubAgent) subscribe(w http.ResponseWriter, r *http.Request, c codec.Co
 			Type:   executorpb.Event_LAUNCH.Enum(),
 			Launch: &executorpb.Event_Launch{Task: a.launch},
 		}
+	}
+	if first && group != nil {
+		st.events <- launchGroupEvent(group.GetTasks()...)
 	}
 
 	a.mu.Lock()
@@ -258,11 +264,20 @@ func (a *stubAgent) ack(st *mesospb.TaskStatus) {
 	})
 }
 
-func (a *stubAgent) kill(policy *mesospb.KillPolicy) {
+func (a *stubAgent) kill(policy *mesospb.KillPolicy) { a.killTask(testTaskID, policy) }
+
+func (a *stubAgent) killTask(id string, policy *mesospb.KillPolicy) {
 	a.send(&executorpb.Event{
 		Type: executorpb.Event_KILL.Enum(),
-		Kill: &executorpb.Event_Kill{TaskId: &mesospb.TaskID{Value: proto.String(testTaskID)}, KillPolicy: policy},
+		Kill: &executorpb.Event_Kill{TaskId: &mesospb.TaskID{Value: proto.String(id)}, KillPolicy: policy},
 	})
+}
+
+func launchGroupEvent(tasks ...*mesospb.TaskInfo) *executorpb.Event {
+	return &executorpb.Event{
+		Type:        executorpb.Event_LAUNCH_GROUP.Enum(),
+		LaunchGroup: &executorpb.Event_LaunchGroup{TaskGroup: &mesospb.TaskGroupInfo{Tasks: tasks}},
+	}
 }
 
 // dropStream ends the current event stream, as an agent restart would.

@@ -3,6 +3,7 @@ package executor
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"strconv"
@@ -62,12 +63,22 @@ func (e *executor) switchUser(name string) (*proc.Credential, *user.User, error)
 	return cred, u, nil
 }
 
+// taskPlace is where a task runs: its working directory, where its output
+// goes (writers, or files by path), and environment variables that come
+// before the CommandInfo's.
+type taskPlace struct {
+	dir                    string
+	stdout, stderr         io.Writer
+	stdoutPath, stderrPath string
+	env                    []string
+}
+
 // commandSpec builds the process specification of a command task.
-func (e *executor) commandSpec(task *mesospb.TaskInfo) (proc.Spec, error) {
+func (e *executor) commandSpec(task *mesospb.TaskInfo, place taskPlace) (proc.Spec, error) {
 	cmd := task.GetCommand()
 	id := task.GetTaskId().GetValue()
 	if cmd == nil {
-		return proc.Spec{}, fmt.Errorf("task '%s' has no command; the command executor runs command tasks only", id)
+		return proc.Spec{}, fmt.Errorf("task '%s' has no command; the %s runs command tasks only", id, e.cfg.Mode)
 	}
 	if cmd.GetValue() == "" {
 		if cmd.GetShell() {
@@ -82,7 +93,7 @@ func (e *executor) commandSpec(task *mesospb.TaskInfo) (proc.Spec, error) {
 		return proc.Spec{}, err
 	}
 
-	var extra []string
+	extra := append([]string(nil), place.env...)
 	if u != nil {
 		extra = append(extra, "USER="+u.Username, "LOGNAME="+u.Username)
 		if u.HomeDir != "" {
@@ -110,9 +121,11 @@ func (e *executor) commandSpec(task *mesospb.TaskInfo) (proc.Spec, error) {
 		Shell:      cmd.GetShell(),
 		Command:    cmd.GetValue(),
 		Env:        mergeEnv(e.cfg.Env, extra),
-		Dir:        e.cfg.Sandbox,
-		Stdout:     e.cfg.Stdout,
-		Stderr:     e.cfg.Stderr,
+		Dir:        place.dir,
+		Stdout:     place.stdout,
+		Stderr:     place.stderr,
+		StdoutPath: place.stdoutPath,
+		StderrPath: place.stderrPath,
 		Credential: cred,
 	}
 	if !spec.Shell {

@@ -26,6 +26,9 @@ const (
 	EnvRecoveryTimeout        = "MESOS_RECOVERY_TIMEOUT"
 	EnvSubscriptionBackoffMax = "MESOS_SUBSCRIPTION_BACKOFF_MAX"
 	EnvAuthenticationToken    = "MESOS_EXECUTOR_AUTHENTICATION_TOKEN"
+	// EnvHTTPCommandExecutor is "1" in the environment of a command
+	// executor; without it `strata executor` is the default executor.
+	EnvHTTPCommandExecutor = "MESOS_HTTP_COMMAND_EXECUTOR"
 
 	// EnvCodec selects the wire codec: "protobuf" (the default) or "json".
 	EnvCodec = "STRATA_EXECUTOR_CODEC"
@@ -50,9 +53,32 @@ const (
 	ShutdownBuffer = 2 * time.Second
 )
 
+// Mode is what the executor is: Mesos' command executor or its default
+// executor.
+type Mode int
+
+const (
+	// CommandMode runs the one task of one LAUNCH event, in the executor's
+	// sandbox, as the Mesos command executor does. It is the zero Mode.
+	CommandMode Mode = iota
+	// DefaultMode runs the task groups of LAUNCH_GROUP events, each task in
+	// its own sandbox under tasks/, as the Mesos default executor does.
+	DefaultMode
+)
+
+func (m Mode) String() string {
+	if m == DefaultMode {
+		return "default executor"
+	}
+	return "command executor"
+}
+
 // Config configures Run. ConfigFromEnv builds it from the environment the
 // agent gives the executor; tests fill it in directly.
 type Config struct {
+	// Mode selects the command executor (the zero value) or the default
+	// executor.
+	Mode Mode
 	// FrameworkID and ExecutorID identify the executor in every call.
 	FrameworkID string
 	ExecutorID  string
@@ -84,12 +110,14 @@ type Config struct {
 	// HostIP is the IP reported in TASK_RUNNING's container_status. Empty
 	// means the agent endpoint's address (resolved if it is a name).
 	HostIP string
-	// Env is the base environment of the task (the CommandInfo environment
+	// Env is the base environment of the tasks (the CommandInfo environment
 	// is added to it). Nil means this process's environment without
 	// MESOS_EXECUTOR_AUTHENTICATION_TOKEN.
 	Env []string
-	// Stdout and Stderr receive the task's output. Nil means this process's
-	// stdout and stderr, which the agent points at the sandbox files.
+	// Stdout and Stderr receive the output of a command executor's task
+	// (the default executor's tasks write to files in their own sandboxes).
+	// Nil means this process's stdout and stderr, which the agent points at
+	// the sandbox files.
 	Stdout, Stderr io.Writer
 	// Logger receives the executor's log; nil means slog.Default().
 	Logger *slog.Logger
@@ -105,9 +133,9 @@ type Config struct {
 	// time; zero means DefaultRegistrationTimeout.
 	RegistrationTimeout time.Duration
 
-	// Launched, if set, is called once, on the event loop, when the task's
-	// launch is over: the agent acknowledged its TASK_RUNNING (or its
-	// terminal update, if it never ran), or Run is returning. The process
+	// Launched, if set, is called once, on the event loop, when the first
+	// launch is over: the agent acknowledged a TASK_RUNNING (or the terminal
+	// update of a task that never ran), or Run is returning. The process
 	// uses it to defer work it does not want on the launch's critical path.
 	Launched func()
 }
@@ -117,7 +145,8 @@ type Config struct {
 // MESOS_DIRECTORY, MESOS_SANDBOX and MESOS_AGENT_ENDPOINT are required, and
 // with MESOS_CHECKPOINT=1 also MESOS_RECOVERY_TIMEOUT and
 // MESOS_SUBSCRIPTION_BACKOFF_MAX; MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD
-// defaults to 5secs. The task's base environment is environ without the
+// defaults to 5secs. MESOS_HTTP_COMMAND_EXECUTOR=1 selects CommandMode, and
+// its absence DefaultMode. The tasks' base environment is environ without the
 // authentication token.
 func ConfigFromEnv(environ []string) (Config, error) {
 	vars := make(map[string]string, len(environ))
@@ -166,6 +195,10 @@ func ConfigFromEnv(environ []string) (Config, error) {
 		AgentEndpoint: required(EnvAgentEndpoint),
 		AuthToken:     vars[EnvAuthenticationToken],
 		Env:           base,
+		Mode:          DefaultMode,
+	}
+	if strings.TrimSpace(vars[EnvHTTPCommandExecutor]) == "1" {
+		cfg.Mode = CommandMode
 	}
 
 	switch strings.ToLower(strings.TrimSpace(vars[EnvCheckpoint])) {

@@ -42,7 +42,20 @@ func TestConfigFromEnv(t *testing.T) {
 				if !slices.Contains(c.Env, "PATH=/usr/bin:/bin") {
 					t.Errorf("Env = %v", c.Env)
 				}
+				if c.Mode != DefaultMode {
+					t.Errorf("without MESOS_HTTP_COMMAND_EXECUTOR the mode is %v, want the default executor", c.Mode)
+				}
 			},
+		},
+		{
+			name:  "command executor",
+			env:   baseEnv("MESOS_HTTP_COMMAND_EXECUTOR=1"),
+			check: func(t *testing.T, c Config) { eq(t, c.Mode, CommandMode) },
+		},
+		{
+			name:  "command executor flag not set",
+			env:   baseEnv("MESOS_HTTP_COMMAND_EXECUTOR=0"),
+			check: func(t *testing.T, c Config) { eq(t, c.Mode, DefaultMode) },
 		},
 		{
 			name: "everything",

@@ -1,9 +1,21 @@
-// Package executor is Strata's built-in command executor: the process the
-// agent starts (as `strata executor`) for a TaskInfo that carries a command
-// and no executor. It speaks the Mesos v1 executor HTTP API to the agent and
-// runs exactly one task, with the semantics of the Mesos command executor.
+// Package executor is Strata's built-in executor: the process the agent
+// starts as `strata executor`. It speaks the Mesos v1 executor HTTP API to
+// the agent and is, depending on its environment, either
 //
-// # Lifecycle
+//   - the command executor (MESOS_HTTP_COMMAND_EXECUTOR=1, Config.Mode
+//     CommandMode), which the agent starts for a TaskInfo that carries a
+//     command and no executor, and which runs exactly that one task with the
+//     semantics of the Mesos command executor; or
+//   - the default executor (no MESOS_HTTP_COMMAND_EXECUTOR, DefaultMode),
+//     which the agent starts for a LAUNCH_GROUP whose ExecutorInfo is of
+//     type DEFAULT (or has no command), and which runs task groups with the
+//     semantics of the Mesos default executor.
+//
+// Both share everything but the launch: the connection to the agent, the
+// reliable status updates, kills, health checks, max_completion_time and
+// reconnection.
+//
+// # Command executor
 //
 // Run subscribes to the agent (POST /api/v1/executor, SUBSCRIBE) and reads
 // the RecordIO event stream. On LAUNCH it sends TASK_STARTING, starts the
@@ -17,38 +29,68 @@
 // after a kill, TASK_KILLED, and exits once the agent has acknowledged that
 // terminal update (or, failing an acknowledgement, shortly afterwards).
 // Whatever is left of the task's process tree when the executor exits is
-// killed, as Mesos destroys the container of an executor that has exited.
+// killed, as Mesos destroys the container of an executor that has exited. A
+// second LAUNCH fails its task; LAUNCH_GROUP shuts the executor down.
+//
+// # Default executor
+//
+// Each LAUNCH_GROUP (an executor may get several over its life) is a task
+// group. Every task gets TASK_STARTING and its own sandbox,
+// <sandbox>/tasks/<task id>, which is its working directory and
+// MESOS_SANDBOX and holds its stdout and stderr. The URIs of its
+// CommandInfo are fetched into it first (package fetcher, logging to the
+// task's stderr; a kill or a shutdown cancels the fetch). It runs its
+// CommandInfo like the command executor does (environment on top of the
+// executor's, without the authentication token, plus MESOS_CONTAINER_IP; the
+// task's user when the executor is root, who then owns the task's sandbox).
+// Every task of the group is prepared before any is started: a task that
+// cannot be (a container image, a failed fetch, an unknown user, no command)
+// fails with REASON_CONTAINER_LAUNCH_FAILED and the rest of its group ends
+// TASK_KILLED without having run. Once the group's processes are
+// started, each task gets TASK_RUNNING, whose container_status names a
+// container nested in the executor's (as Mesos' nested containers do), and
+// each ends FINISHED or FAILED by its exit status. A group lives and dies
+// together: when one of its tasks ends FAILED or KILLED (a health check kill
+// and max_completion_time included), or a KILL arrives for any of them, the
+// others still running are killed. A task that FINISHED leaves its siblings
+// running, and groups are independent of each other. LAUNCH shuts the
+// default executor down, as in Mesos. The executor exits once every task of
+// every group has ended and the terminal updates were acknowledged.
+//
+// # Status updates
 //
 // Every update carries a fresh random (v4) UUID and is kept until the agent
-// sends ACKNOWLEDGED for it; unacknowledged updates, and the task while none
-// of its updates was acknowledged, are sent again with SUBSCRIBE after a
+// sends ACKNOWLEDGED for it; unacknowledged updates, and the tasks none of
+// whose updates was acknowledged, are sent again with SUBSCRIBE after a
 // reconnection.
 //
 // # Start
 //
 // The agent may start the executor ahead of demand as a standby (package
-// standby): AwaitLaunch then waits until the agent hands it a task's
+// standby): AwaitLaunch then waits until the agent hands it a container's
 // sandbox, output and environment, after which the executor is
-// indistinguishable from one started for that task. Config.Launched lets the
-// process defer work until the launch is over (`strata executor` keeps the
-// garbage collector off during the launch and uses a single P afterwards).
+// indistinguishable from one started for that container (the environment
+// chooses the mode). Config.Launched lets the process defer work until the
+// first launch is over (`strata executor` keeps the garbage collector off
+// during the launch and uses a single P afterwards).
 //
 // # Kills
 //
 // KILL sends TASK_KILLING first when the framework has the TASK_KILLING_STATE
 // capability, then SIGTERM to the task's whole process tree and SIGKILL after
 // the grace period: the KILL event's kill_policy, else the task's, else 3 s. A
-// later KILL can only shorten the grace period. SHUTDOWN kills the task with
-// the executor shutdown grace period minus a 2 s buffer and exits. A task
-// running longer than its max_completion_time is killed without grace and
-// reported as TASK_FAILED with REASON_MAX_COMPLETION_TIME_REACHED.
+// later KILL can only shorten the grace period. SHUTDOWN kills every task
+// with the executor shutdown grace period minus a 2 s buffer and exits. A
+// task running longer than its max_completion_time is killed without grace
+// and reported as TASK_FAILED with REASON_MAX_COMPLETION_TIME_REACHED.
 //
 // # Health checks
 //
 // A task's HealthCheck (COMMAND, HTTP or TCP) is run by package health once
-// the task is running. Results are reported as TASK_RUNNING updates with
-// healthy set and REASON_TASK_HEALTH_CHECK_STATUS_UPDATED (every unhealthy
-// result, and the first healthy one and the first after failures); after
+// the task is running; a command check runs in the task's sandbox. Results
+// are reported as TASK_RUNNING updates with healthy set and
+// REASON_TASK_HEALTH_CHECK_STATUS_UPDATED (every unhealthy result, and the
+// first healthy one and the first after failures); after
 // consecutive_failures the task is killed, and its TASK_KILLED carries
 // healthy=false. No health updates are sent once a kill has begun.
 //
@@ -57,14 +99,16 @@
 // When the stream to the agent breaks, an executor of a checkpointing
 // framework retries SUBSCRIBE with a randomized exponential backoff capped at
 // MESOS_SUBSCRIPTION_BACKOFF_MAX, for at most MESOS_RECOVERY_TIMEOUT; after
-// that it kills the task and exits. Without checkpointing it kills the task
+// that it kills its tasks and exits. Without checkpointing it kills its tasks
 // and exits at once, as Mesos executors do.
 //
 // # Not supported
 //
 // CheckInfo (TaskInfo.check) is ignored: no check_status is reported.
-// LAUNCH_GROUP is for the default executor; the command executor shuts down
-// when it receives one. Environment variables of type SECRET are skipped.
-// Containers with images (a rootfs), capabilities and rlimits are the
-// containerizer's business, not this package's.
+// Environment variables of type SECRET are skipped. The default executor's
+// tasks run in the executor's own container, not in isolated nested
+// containers: tasks asking for a container image fail (see above), and their
+// resources are accounted to the executor's container. For the command
+// executor, containers with images (a rootfs), capabilities and rlimits are
+// the containerizer's business, not this package's.
 package executor

@@ -60,8 +60,10 @@ type executor struct {
 	agentID       *mesospb.AgentID
 	containerID   *mesospb.ContainerID
 
-	updates      []*pendingUpdate // unacknowledged, oldest first
-	task         *task
+	updates []*pendingUpdate // unacknowledged, oldest first
+	// tasks are the tasks launched so far, in launch order (at most one for
+	// the command executor).
+	tasks        []*task
 	shuttingDown bool
 	ackTimer     *time.Timer
 	ackExpired   bool
@@ -72,12 +74,12 @@ type executor struct {
 	launched func()
 }
 
-// Run runs the command executor until its task has ended and the terminal
-// update was acknowledged, or it was shut down. Cancelling ctx (the signal
-// context of the process) shuts the executor down like a SHUTDOWN event:
-// the task is killed and its terminal update sent if possible. The error is
-// nil after a normal end, and describes the reason otherwise (invalid
-// configuration, no subscription, lost agent).
+// Run runs the executor (cfg.Mode says which) until its tasks have ended and
+// their terminal updates were acknowledged, or it was shut down. Cancelling
+// ctx (the signal context of the process) shuts the executor down like a
+// SHUTDOWN event: the tasks are killed and their terminal updates sent if
+// possible. The error is nil after a normal end, and describes the reason
+// otherwise (invalid configuration, no subscription, lost agent).
 func Run(ctx context.Context, cfg Config) error {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -102,7 +104,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	go e.sender.run(ictx)
 
-	e.log.Info("Starting the command executor", "framework_id", cfg.FrameworkID, "executor_id", cfg.ExecutorID,
+	e.log.Info("Starting the "+cfg.Mode.String(), "framework_id", cfg.FrameworkID, "executor_id", cfg.ExecutorID,
 		"agent", cfg.AgentEndpoint, "codec", cfg.Codec.Name(), "checkpoint", cfg.Checkpoint, "sandbox", cfg.Sandbox)
 	e.connect()
 	err = e.loop(ctx)
@@ -111,9 +113,9 @@ func Run(ctx context.Context, cfg Config) error {
 	cancel()
 	tr.client.CloseIdleConnections()
 	if err != nil {
-		e.log.Error("Command executor exiting", "err", err)
+		e.log.Error("The "+cfg.Mode.String()+" is exiting", "err", err)
 	} else {
-		e.log.Info("Command executor exiting")
+		e.log.Info("The " + cfg.Mode.String() + " is exiting")
 	}
 	return err
 }
@@ -137,7 +139,7 @@ func (e *executor) loop(ctx context.Context) error {
 	return e.exitErr
 }
 
-// cleanup runs after the loop: whatever is left of the task's process tree
+// cleanup runs after the loop: whatever is left of the tasks' process trees
 // goes (Mesos destroys the container when the executor exits), and timers
 // and connections stop.
 func (e *executor) cleanup() {
@@ -149,7 +151,8 @@ func (e *executor) cleanup() {
 			tm.Stop()
 		}
 	}
-	if t := e.task; t != nil {
+	e.cancelFetches()
+	for _, t := range e.tasks {
 		if t.checker != nil {
 			t.checker.Stop()
 			t.checker = nil
@@ -159,7 +162,7 @@ func (e *executor) cleanup() {
 		}
 		if t.proc != nil {
 			if !t.terminated {
-				e.log.Warn(fmt.Sprintf("Killing the task's process tree at pid %d before exiting", t.proc.Pid()))
+				e.log.Warn(fmt.Sprintf("Killing the task's process tree at pid %d before exiting", t.proc.Pid()), "task", t.id())
 			}
 			_ = t.proc.Kill(0)
 		}
@@ -199,8 +202,10 @@ func (e *executor) connect() {
 
 	call := e.baseCall(executorpb.Call_SUBSCRIBE)
 	sub := &executorpb.Call_Subscribe{}
-	if t := e.task; t != nil && !t.acknowledged {
-		sub.UnacknowledgedTasks = []*mesospb.TaskInfo{t.info}
+	for _, t := range e.tasks {
+		if !t.acknowledged {
+			sub.UnacknowledgedTasks = append(sub.UnacknowledgedTasks, t.info)
+		}
 	}
 	for _, p := range e.updates {
 		sub.UnacknowledgedUpdates = append(sub.UnacknowledgedUpdates, p.update)
@@ -353,10 +358,22 @@ func (e *executor) handleEvent(gen int, ev *executorpb.Event) {
 	case executorpb.Event_SUBSCRIBED:
 		e.subscribed(ev.GetSubscribed())
 	case executorpb.Event_LAUNCH:
+		if e.cfg.Mode == DefaultMode {
+			// Mesos' default executor does the same: LAUNCH never goes to
+			// it, so something is badly wrong.
+			e.log.Error("LAUNCH is not supported by the default executor, which runs task groups (LAUNCH_GROUP); shutting down",
+				"task", ev.GetLaunch().GetTask().GetTaskId().GetValue())
+			e.shutdown()
+			return
+		}
 		e.launch(ev.GetLaunch().GetTask())
 	case executorpb.Event_LAUNCH_GROUP:
-		e.log.Error("LAUNCH_GROUP is not supported by the command executor; shutting down")
-		e.shutdown()
+		if e.cfg.Mode != DefaultMode {
+			e.log.Error("LAUNCH_GROUP is not supported by the command executor; shutting down")
+			e.shutdown()
+			return
+		}
+		e.launchGroup(ev.GetLaunchGroup().GetTaskGroup())
 	case executorpb.Event_KILL:
 		e.killRequested(ev.GetKill())
 	case executorpb.Event_ACKNOWLEDGED:
@@ -364,8 +381,8 @@ func (e *executor) handleEvent(gen int, ev *executorpb.Event) {
 	case executorpb.Event_SHUTDOWN:
 		e.shutdown()
 	case executorpb.Event_MESSAGE:
-		e.log.Info(fmt.Sprintf("Ignoring framework message of %d bytes: the command executor has no use for it",
-			len(ev.GetMessage().GetData())))
+		e.log.Info(fmt.Sprintf("Ignoring framework message of %d bytes: the %s has no use for it",
+			len(ev.GetMessage().GetData()), e.cfg.Mode))
 	case executorpb.Event_ERROR:
 		e.log.Error("Error from the agent: " + ev.GetError().GetMessage())
 	default:
@@ -397,7 +414,7 @@ func (e *executor) subscribed(s *executorpb.Event_Subscribed) {
 			e.send(p)
 		}
 	}
-	if t := e.task; t != nil && t.terminated && e.pendingTerminal(t) != nil {
+	if e.allTerminated() && e.pendingTerminal() != nil {
 		// Give the agent that is back the full time to acknowledge.
 		e.startAckTimer()
 	}
@@ -429,7 +446,7 @@ func (e *executor) forward(t *task, st *mesospb.TaskStatus) {
 	if e.state == stateSubscribed {
 		e.send(p)
 	}
-	if t != nil && t == e.task && isTerminal(st.GetState()) {
+	if t != nil && isTerminal(st.GetState()) && e.allTerminated() {
 		e.startAckTimer()
 	}
 }
@@ -502,7 +519,7 @@ func (e *executor) acknowledged(a *executorpb.Event_Acknowledged) {
 	}
 	p := e.updates[idx]
 	e.updates = append(e.updates[:idx], e.updates[idx+1:]...)
-	if t := e.task; t != nil && p.status().GetTaskId().GetValue() == t.id() {
+	if t := e.findTask(p.status().GetTaskId().GetValue()); t != nil {
 		t.acknowledged = true
 		if s := p.status().GetState(); s == mesospb.TaskState_TASK_RUNNING || isTerminal(s) {
 			e.launchOver()
@@ -520,10 +537,11 @@ func (e *executor) launchOver() {
 	}
 }
 
-// pendingTerminal returns the unacknowledged terminal update of t, if any.
-func (e *executor) pendingTerminal(t *task) *pendingUpdate {
+// pendingTerminal returns the oldest unacknowledged terminal update of one
+// of the executor's tasks, if any.
+func (e *executor) pendingTerminal() *pendingUpdate {
 	for _, p := range e.updates {
-		if p.status().GetTaskId().GetValue() == t.id() && isTerminal(p.status().GetState()) {
+		if isTerminal(p.status().GetState()) && e.findTask(p.status().GetTaskId().GetValue()) != nil {
 			return p
 		}
 	}
@@ -542,15 +560,18 @@ func (e *executor) startAckTimer() {
 	})
 }
 
-// shutdown kills the task, leaving a buffer of the shutdown grace period
-// for the terminal update, and exits once that is done.
+// shutdown kills every task, leaving a buffer of the shutdown grace period
+// for the terminal updates, and exits once that is done.
 func (e *executor) shutdown() {
 	if !e.shuttingDown {
 		e.log.Info("Shutting down")
 	}
 	e.shuttingDown = true
-	if t := e.task; t != nil && t.launched && !t.terminated {
-		e.killTask(t, shutdownKillGrace(e.cfg.ShutdownGracePeriod))
+	e.cancelFetches()
+	for _, t := range e.tasks {
+		if t.launched && !t.terminated {
+			e.killTask(t, shutdownKillGrace(e.cfg.ShutdownGracePeriod))
+		}
 	}
 	e.maybeExit()
 }
@@ -561,26 +582,26 @@ func shutdownKillGrace(shutdownGrace time.Duration) time.Duration {
 	return max(shutdownGrace-ShutdownBuffer, 0)
 }
 
-// maybeExit ends the executor when its work is done: the task's terminal
-// update was acknowledged, or cannot be, or was given enough time.
+// maybeExit ends the executor when its work is done: every task has ended
+// and the terminal updates were acknowledged, or cannot be, or were given
+// enough time.
 func (e *executor) maybeExit() {
 	if e.exiting {
 		return
 	}
-	t := e.task
-	if t == nil {
+	if len(e.tasks) == 0 {
 		if e.shuttingDown {
 			e.finish()
 		}
 		return
 	}
-	if !t.terminated {
+	if !e.allTerminated() {
 		return
 	}
-	p := e.pendingTerminal(t)
+	p := e.pendingTerminal()
 	switch {
 	case p == nil:
-		e.log.Info("Terminal status update acknowledged")
+		e.log.Info("Terminal status updates acknowledged")
 		e.finish()
 	case e.state != stateSubscribed && e.gaveUp:
 		e.log.Warn("Exiting without an acknowledgement of the terminal status update: no connection to the agent")

@@ -98,13 +98,17 @@ func (e *executor) startHealthCheck(t *task) {
 	if hc == nil {
 		return
 	}
-	check, err := healthCheck(hc, e.cfg.Sandbox)
+	check, err := healthCheck(hc, t.dir)
 	if err != nil {
-		e.log.Error("Failed to create health checker", "err", err)
+		e.log.Error("Failed to create health checker", "task", t.id(), "err", err)
 		return
 	}
 	if check.Type == health.Command {
 		check.Output = e.cfg.Stderr
+		if t.group != nil {
+			// The check runs in the task's sandbox, as the task does.
+			check.Env = append([]string{EnvSandbox + "=" + t.dir}, check.Env...)
+		}
 	}
 	if p := hc.GetHttp().GetProtocol(); check.Type == health.HTTP && p == mesospb.NetworkInfo_IPv6 {
 		e.log.Warn("IPv6 health checks are not supported; checking 127.0.0.1")
@@ -122,11 +126,11 @@ func (e *executor) startHealthCheck(t *task) {
 		Logger: e.log,
 	})
 	if err != nil {
-		e.log.Error("Failed to create health checker", "err", err)
+		e.log.Error("Failed to create health checker", "task", t.id(), "err", err)
 		return
 	}
 	if err := checker.Start(e.ctx); err != nil {
-		e.log.Error("Failed to start health checker", "err", err)
+		e.log.Error("Failed to start health checker", "task", t.id(), "err", err)
 		return
 	}
 	t.checker = checker
@@ -138,9 +142,9 @@ func (e *executor) healthResult(t *task, healthy bool, failures int, msg string)
 		return
 	}
 	if healthy {
-		e.log.Info("Received task health update, healthy: true")
+		e.log.Info("Received task health update, healthy: true", "task", t.id())
 	} else {
-		e.log.Info("Received task health update, healthy: false", "consecutive_failures", failures, "error", msg)
+		e.log.Info("Received task health update, healthy: false", "task", t.id(), "consecutive_failures", failures, "error", msg)
 	}
 	st := restamp(t.last)
 	st.Reason = mesospb.TaskStatus_REASON_TASK_HEALTH_CHECK_STATUS_UPDATED.Enum()
@@ -153,7 +157,7 @@ func (e *executor) healthKill(t *task, reason string) {
 	if t.killed || t.terminated {
 		return
 	}
-	e.log.Info("Killing task: " + reason)
+	e.log.Info("Killing task " + t.id() + ": " + reason)
 	t.killedByHealthCheck = true
 	e.killTask(t, e.killGrace(t, nil))
 }

@@ -64,6 +64,7 @@ func executorProcess(t *testing.T, a *stubAgent, extraEnv ...string) (*exec.Cmd,
 		EnvCheckpoint+"=0",
 		EnvShutdownGracePeriod+"=5secs",
 		EnvAuthenticationToken+"=executor-secret",
+		EnvHTTPCommandExecutor+"=1",
 	)
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Dir = sandbox

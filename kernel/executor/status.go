@@ -80,11 +80,15 @@ func restamp(st *mesospb.TaskStatus) *mesospb.TaskStatus {
 	return c
 }
 
-// containerStatus describes where the task runs: the executor's pid, the
-// container id from SUBSCRIBED, and the host IP.
-func (e *executor) containerStatus() *mesospb.ContainerStatus {
+// containerStatus describes where task t runs: the executor's pid, the
+// task's nested container id or else the container id from SUBSCRIBED, and
+// the host IP.
+func (e *executor) containerStatus(t *task) *mesospb.ContainerStatus {
 	cs := &mesospb.ContainerStatus{ExecutorPid: proto.Uint32(uint32(e.pid))}
-	if e.containerID != nil {
+	switch {
+	case t != nil && t.containerID != nil:
+		cs.ContainerId = proto.CloneOf(t.containerID)
+	case e.containerID != nil:
 		cs.ContainerId = proto.CloneOf(e.containerID)
 	}
 	if ni := networkInfo(e.hostIP); ni != nil {

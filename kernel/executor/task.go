@@ -10,10 +10,19 @@ import (
 	"strata/kernel/mesos/mesospb"
 )
 
-// task is the one task this executor runs. All fields are owned by the
-// event loop.
+// task is a task this executor runs: the command executor's one task, or a
+// task of one of the default executor's task groups. All fields are owned
+// by the event loop.
 type task struct {
 	info *mesospb.TaskInfo
+	// group is the task group of a default executor's task; nil for the
+	// command executor's task.
+	group *taskGroup
+	// dir is the task's sandbox: its working directory and MESOS_SANDBOX.
+	dir string
+	// containerID is the nested container id reported for a default
+	// executor's task; nil means the executor's own container.
+	containerID *mesospb.ContainerID
 	// acknowledged is set once the agent acknowledged any update of the
 	// task; until then the TaskInfo is sent again with SUBSCRIBE.
 	acknowledged bool
@@ -52,58 +61,95 @@ func (e *executor) stopHelpers(t *task) {
 	}
 }
 
-// launch handles a LAUNCH event.
+// findTask returns the task with the given id, or nil.
+func (e *executor) findTask(id string) *task {
+	for _, t := range e.tasks {
+		if t.id() == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// allTerminated reports whether the executor has tasks and all of them are
+// terminated.
+func (e *executor) allTerminated() bool {
+	for _, t := range e.tasks {
+		if !t.terminated {
+			return false
+		}
+	}
+	return len(e.tasks) > 0
+}
+
+// launch handles a LAUNCH event of the command executor.
 func (e *executor) launch(info *mesospb.TaskInfo) {
-	if e.task != nil {
+	if len(e.tasks) > 0 {
 		st := e.newStatus(info.GetTaskId(), mesospb.TaskState_TASK_FAILED)
 		st.Message = ptr(`Attempted to run multiple tasks using a "command" executor`)
 		e.forward(nil, st)
 		return
 	}
-	t := &task{info: info}
-	e.task = t
+	t := &task{info: info, dir: e.cfg.Sandbox}
+	e.tasks = append(e.tasks, t)
 	e.forward(t, e.newStatus(info.GetTaskId(), mesospb.TaskState_TASK_STARTING))
 
-	spec, err := e.commandSpec(info)
+	spec, err := e.commandSpec(info, taskPlace{dir: e.cfg.Sandbox, stdout: e.cfg.Stdout, stderr: e.cfg.Stderr})
 	if err != nil {
 		e.launchFailed(t, err)
 		return
 	}
-	if mct := info.GetMaxCompletionTime(); mct.GetNanoseconds() > 0 {
-		d := time.Duration(mct.GetNanoseconds())
-		e.log.Info(fmt.Sprintf("Task %s has a max completion time of %s", t.id(), FormatDuration(d)))
-		t.completionTimer = e.after(d, func() { e.completionTimeout(t, d) })
-	}
-
 	e.log.Info("Starting task " + t.id())
+	if err := e.startTask(t, spec); err != nil {
+		e.launchFailed(t, err)
+		return
+	}
+	e.running(t)
+}
+
+// startTask starts a task's process and reaps it in the background.
+func (e *executor) startTask(t *task, spec proc.Spec) error {
 	p, err := proc.Start(spec)
 	if err != nil {
-		e.launchFailed(t, err)
-		return
+		return err
 	}
 	t.proc = p
 	t.launched = true
-	e.log.Info(fmt.Sprintf("Forked command at %d", p.Pid()))
+	e.log.Info(fmt.Sprintf("Forked command at %d", p.Pid()), "task", t.id())
 	go func() {
 		status, err := p.Wait()
 		e.post(func() { e.reaped(t, status, err) })
 	}()
+	return nil
+}
 
-	running := e.newStatus(info.GetTaskId(), mesospb.TaskState_TASK_RUNNING)
-	running.ContainerStatus = e.containerStatus()
-	e.forward(t, running)
+// running reports a started task as TASK_RUNNING and starts what watches
+// it: the max_completion_time timer and the health check.
+func (e *executor) running(t *task) {
+	if mct := t.info.GetMaxCompletionTime(); mct.GetNanoseconds() > 0 {
+		d := time.Duration(mct.GetNanoseconds())
+		e.log.Info(fmt.Sprintf("Task %s has a max completion time of %s", t.id(), FormatDuration(d)))
+		t.completionTimer = e.after(d, func() { e.completionTimeout(t, d) })
+	}
+	st := e.newStatus(t.info.GetTaskId(), mesospb.TaskState_TASK_RUNNING)
+	st.ContainerStatus = e.containerStatus(t)
+	e.forward(t, st)
 	e.startHealthCheck(t)
 }
 
 // launchFailed fails a task whose command could not be started.
 func (e *executor) launchFailed(t *task, err error) {
+	reason := mesospb.TaskStatus_REASON_COMMAND_EXECUTOR_FAILED
+	if t.group != nil {
+		reason = mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED
+	}
 	e.stopHelpers(t)
 	t.terminated = true
 	msg := "Failed to launch task: " + err.Error()
 	e.log.Error(msg, "task", t.id())
 	st := e.newStatus(t.info.GetTaskId(), mesospb.TaskState_TASK_FAILED)
 	st.Message = &msg
-	st.Reason = mesospb.TaskStatus_REASON_COMMAND_EXECUTOR_FAILED.Enum()
+	st.Reason = reason.Enum()
 	e.forward(t, st)
 	e.maybeExit()
 }
@@ -121,11 +167,11 @@ func (e *executor) killGrace(t *task, override *mesospb.KillPolicy) time.Duratio
 	return max(d, 0)
 }
 
-// killRequested handles a KILL event.
+// killRequested handles a KILL event. Killing a task of a task group kills
+// the whole group.
 func (e *executor) killRequested(k *executorpb.Event_Kill) {
 	id := k.GetTaskId().GetValue()
-	t := e.task
-	if t == nil {
+	if len(e.tasks) == 0 {
 		// Mesos does the same: a kill before the launch can only mean the
 		// launch was lost, and exiting lets the agent clean up.
 		e.log.Warn("Received kill for task " + id + " before any task was launched; exiting")
@@ -133,12 +179,17 @@ func (e *executor) killRequested(k *executorpb.Event_Kill) {
 		e.finish()
 		return
 	}
-	if id != t.id() {
+	t := e.findTask(id)
+	if t == nil {
 		e.log.Warn("Ignoring kill for unknown task " + id)
 		return
 	}
 	grace := e.killGrace(t, k.GetKillPolicy())
 	e.log.Info(fmt.Sprintf("Received kill for task %s with grace period of %s", id, FormatDuration(grace)))
+	if g := t.group; g != nil {
+		e.killGroup(g, k.GetKillPolicy())
+		return
+	}
 	e.killTask(t, grace)
 }
 
@@ -170,10 +221,10 @@ func (e *executor) killTask(t *task, grace time.Duration) {
 	t.killStart = now
 	t.killDeadline = now.Add(grace)
 	if grace > 0 {
-		e.log.Info(fmt.Sprintf("Sending SIGTERM to process tree at pid %d", t.proc.Pid()))
-		e.log.Info(fmt.Sprintf("Scheduling escalation to SIGKILL in %s from now", FormatDuration(grace)))
+		e.log.Info(fmt.Sprintf("Sending SIGTERM to process tree at pid %d", t.proc.Pid()), "task", t.id())
+		e.log.Info(fmt.Sprintf("Scheduling escalation to SIGKILL in %s from now", FormatDuration(grace)), "task", t.id())
 	} else {
-		e.log.Info(fmt.Sprintf("Sending SIGKILL to process tree at pid %d", t.proc.Pid()))
+		e.log.Info(fmt.Sprintf("Sending SIGKILL to process tree at pid %d", t.proc.Pid()), "task", t.id())
 	}
 	p := t.proc
 	e.bg.Go(func() { e.killTree(p, grace) })
@@ -225,7 +276,7 @@ func (e *executor) reaped(t *task, status proc.ExitStatus, waitErr error) {
 		}
 		msg = proc.Describe(status)
 	}
-	e.log.Info(fmt.Sprintf("%s (pid: %d)", msg, t.proc.Pid()))
+	e.log.Info(fmt.Sprintf("%s (pid: %d)", msg, t.proc.Pid()), "task", t.id())
 
 	st := e.newStatus(t.info.GetTaskId(), state)
 	st.Message = &msg
@@ -234,6 +285,14 @@ func (e *executor) reaped(t *task, status proc.ExitStatus, waitErr error) {
 		st.Healthy = ptr(false)
 	}
 	e.forward(t, st)
+	if g := t.group; g != nil && !g.killing && !e.shuttingDown &&
+		(state == mesospb.TaskState_TASK_FAILED || state == mesospb.TaskState_TASK_KILLED) {
+		// A task group lives and dies together: the default restart
+		// policy of Mesos' default executor. A task that FINISHED leaves
+		// its siblings running.
+		e.log.Info(fmt.Sprintf("Task %s ended in %v", t.id(), state))
+		e.killGroup(g, nil)
+	}
 	e.maybeExit()
 }
 

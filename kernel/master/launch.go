@@ -288,6 +288,10 @@ func (m *Master) launchGroup(fw *framework, a *agent, role string, available *al
 	if len(tasks) == 0 {
 		return
 	}
+	if err := validateGroupExecutorType(ex); err != nil {
+		fail(err)
+		return
+	}
 	need, err := m.executorNeed(fw, a, role, ex)
 	if err != nil {
 		fail(err)
@@ -295,7 +299,7 @@ func (m *Master) launchGroup(fw *framework, a *agent, role string, available *al
 	}
 	if a.executors[fw.id][ex.GetExecutorId().GetValue()] == nil {
 		q := toAlloc(ex.GetResources())
-		if q.Scalar("cpus") < 0.01 || q.Scalar("mem") < 32 {
+		if q.Scalar("cpus") < minExecutorCPUs || q.Scalar("mem") < minExecutorMemMB {
 			fail(fmt.Errorf("Executor %s needs at least cpus:0.01 and mem:32", ex.GetExecutorId().GetValue()))
 			return
 		}
@@ -328,6 +332,39 @@ func (m *Master) launchGroup(fw *framework, a *agent, role string, available *al
 		group.Tasks = append(group.Tasks, ti)
 	}
 	m.sendToAgent(a, agentEventRunTaskGroup(fw.info, ex, group))
+}
+
+// The minimum resources of a task group's executor (Mesos' MIN_CPUS and MIN_MEM).
+const (
+	minExecutorCPUs  = 0.01
+	minExecutorMemMB = 32
+)
+
+// validateGroupExecutorType checks the type of a task group's executor as Mesos does: it must be set;
+// a DEFAULT executor (the agent's built-in default executor) has no command and no container image,
+// and a CUSTOM one has a command.
+func validateGroupExecutorType(ex *mesospb.ExecutorInfo) error {
+	switch {
+	case ex.Type == nil:
+		return fmt.Errorf("'ExecutorInfo.type' must be set")
+	case ex.GetType() == mesospb.ExecutorInfo_DEFAULT:
+		if ex.Command != nil {
+			return fmt.Errorf("'ExecutorInfo.command' must not be set for 'DEFAULT' executor")
+		}
+		if c := ex.GetContainer(); c != nil && c.GetType() != mesospb.ContainerInfo_MESOS {
+			return fmt.Errorf("'ExecutorInfo.container.type' must be 'MESOS' for 'DEFAULT' executor")
+		}
+		if ex.GetContainer().GetMesos().GetImage() != nil {
+			return fmt.Errorf("'ExecutorInfo.container.mesos.image' must not be set for 'DEFAULT' executor")
+		}
+	case ex.GetType() == mesospb.ExecutorInfo_CUSTOM:
+		if ex.Command == nil {
+			return fmt.Errorf("'ExecutorInfo.command' must be set for 'CUSTOM' executor")
+		}
+	default:
+		return fmt.Errorf("Unknown executor type")
+	}
+	return nil
 }
 
 // addExecutor records an executor the master launched (or learned of), unless it is known. m.mu is

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,69 @@ func TestLaunchGroupAllOrNothing(t *testing.T) {
 	}
 	if ids := executorIDs(o); len(ids) != 1 || ids[0] != "default-ex" {
 		t.Fatalf("offer executor_ids = %v, want [default-ex]", ids)
+	}
+}
+
+// TestLaunchGroupExecutorRules checks the executor rules of LAUNCH_GROUP that Mesos applies: a type
+// that fits the executor (DEFAULT without a command or image, CUSTOM with a command) and at least
+// MIN_CPUS 0.01 and MIN_MEM 32 MB. A rejected group leaks nothing, and a DEFAULT executor at exactly
+// the minimum is accepted.
+func TestLaunchGroupExecutorRules(t *testing.T) {
+	tm := lcStartMaster(t, lcConfig(t))
+	agent := lcAgent(t, tm.addr, "host-a")
+	s := lcSubscribe(t, tm.addr, codec.JSON, frameworkInfo("rules"))
+	def := func(res ...*mesospb.Resource) *mesospb.ExecutorInfo {
+		return &mesospb.ExecutorInfo{
+			ExecutorId: &mesospb.ExecutorID{Value: proto.String("default-executor")},
+			Type:       mesospb.ExecutorInfo_DEFAULT.Enum(),
+			Resources:  res,
+		}
+	}
+	minimum := []*mesospb.Resource{scalar("cpus", 0.01), scalar("mem", 32)}
+	tests := []struct {
+		name string
+		ex   *mesospb.ExecutorInfo
+		want string // substring of the TASK_ERROR message
+	}{
+		{"type unset", func() *mesospb.ExecutorInfo { e := def(minimum...); e.Type = nil; return e }(), "'ExecutorInfo.type' must be set"},
+		{"default with a command", func() *mesospb.ExecutorInfo {
+			e := def(minimum...)
+			e.Command = &mesospb.CommandInfo{Value: proto.String("true")}
+			return e
+		}(), "must not be set for 'DEFAULT' executor"},
+		{"default with an image", func() *mesospb.ExecutorInfo {
+			e := def(minimum...)
+			e.Container = &mesospb.ContainerInfo{Type: mesospb.ContainerInfo_MESOS.Enum(), Mesos: &mesospb.ContainerInfo_MesosInfo{
+				Image: &mesospb.Image{Type: mesospb.Image_DOCKER.Enum(), Docker: &mesospb.Image_Docker{Name: proto.String("busybox")}}}}
+			return e
+		}(), "'ExecutorInfo.container.mesos.image' must not be set"},
+		{"custom without a command", func() *mesospb.ExecutorInfo {
+			e := def(minimum...)
+			e.Type = mesospb.ExecutorInfo_CUSTOM.Enum()
+			return e
+		}(), "'ExecutorInfo.command' must be set for 'CUSTOM' executor"},
+		{"too few cpus", def(scalar("cpus", 0.005), scalar("mem", 32)), "needs at least cpus:0.01 and mem:32"},
+		{"too little memory", def(scalar("cpus", 0.1), scalar("mem", 31)), "needs at least cpus:0.01 and mem:32"},
+		{"no resources", def(), "needs at least cpus:0.01 and mem:32"},
+	}
+	o := s.offer()
+	for i, tt := range tests {
+		id := fmt.Sprintf("r%d", i)
+		s.mustCall(launchGroupCall(o, tt.ex, groupTask(id, o, scalar("cpus", 1), scalar("mem", 64))))
+		st := s.must("update of "+id, updateFor(id)).GetUpdate().GetStatus()
+		if st.GetState() != mesospb.TaskState_TASK_ERROR || st.GetReason() != mesospb.TaskStatus_REASON_TASK_GROUP_INVALID ||
+			!strings.Contains(st.GetMessage(), tt.want) {
+			t.Fatalf("%s: status %v, want TASK_ERROR with %q", tt.name, st, tt.want)
+		}
+		o = s.offer()
+		wholeAgent(t, o)
+	}
+	if agent.Launched() != 0 {
+		t.Fatalf("an invalid group reached the agent: launched %d", agent.Launched())
+	}
+	s.mustCall(launchGroupCall(o, def(minimum...), groupTask("ok", o, scalar("cpus", 1), scalar("mem", 64))))
+	if st := s.must("update of ok", updateFor("ok")).GetUpdate().GetStatus(); st.GetState() != mesospb.TaskState_TASK_RUNNING {
+		t.Fatalf("group with a DEFAULT executor at the minimum: %v", st)
 	}
 }
 
