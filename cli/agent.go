@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +20,12 @@ type agentFlags struct {
 	executorRegistrationTimeout         time.Duration
 	executorShutdownGracePeriod         time.Duration
 	standbyExecutors                    int
+	isolation, cgroupsRoot              string
+	cgroupsEnableCFS, enforceDiskQuota  bool
+	containerPidsMax                    uint64
+	diskWatchInterval                   time.Duration
+	sandboxLogMaxSize                   string
+	sandboxLogKeep                      int
 }
 
 func (f *agentFlags) register(fs *pflag.FlagSet, prefix string) {
@@ -34,9 +42,33 @@ a role in parentheses reserves statically: "cpus(ops):2" (default: all CPUs, mem
 		"time between asking an executor to shut down and destroying its container")
 	fs.IntVar(&f.standbyExecutors, prefix+"standby-executors", agent.DefaultStandbyExecutors,
 		"command executors kept started ahead of demand, so that a command task skips the executor's process start (0: none)")
+	fs.StringVar(&f.isolation, prefix+"isolation", agent.DefaultIsolation,
+		`how containers are isolated when the agent runs as root, comma-separated: "cgroups" (cpu, memory and pids limits,
+accounting, OOM detection, a kill nothing escapes), "namespaces" (a mount namespace with a private /tmp; the task's
+user is switched to inside the container), "pid-namespace" (also a PID namespace); "none" isolates nothing.
+Without root nothing is isolated, and /state says so`)
+	fs.StringVar(&f.cgroupsRoot, prefix+"cgroups-root", "",
+		`the agent's cgroup under every hierarchy (default: strata/<hash of the work dir>, so that two agents on one host never share one)`)
+	fs.BoolVar(&f.cgroupsEnableCFS, prefix+"cgroups-enable-cfs", false,
+		"cap every container's CPU at its cpus with a CFS quota (without it only tasks with a cpus limit are capped)")
+	fs.Uint64Var(&f.containerPidsMax, prefix+"container-pids-max", 0, "most processes and threads one container may have (0: no bound)")
+	fs.BoolVar(&f.enforceDiskQuota, prefix+"enforce-container-disk-quota", false,
+		"fail a container (REASON_CONTAINER_LIMITATION_DISK) whose sandbox grows beyond its disk resource")
+	fs.DurationVar(&f.diskWatchInterval, prefix+"container-disk-watch-interval", agent.DefaultContainerDiskWatchInterval,
+		"how often sandbox disk usage is measured for --enforce-container-disk-quota")
+	fs.StringVar(&f.sandboxLogMaxSize, prefix+"sandbox-log-max-size", "10MB",
+		`cap of each sandbox stdout and stderr file ("10MB", "512KB", "1GB"); a larger file is rotated to NAME.1, NAME.2, ... ("0": never rotate)`)
+	fs.IntVar(&f.sandboxLogKeep, prefix+"sandbox-log-keep", agent.DefaultSandboxLogKeep, "rotated sandbox output files kept per stream")
 }
 
-func (f *agentFlags) config(workDir, master string, logger *slog.Logger) agent.Config {
+func (f *agentFlags) config(workDir, master string, logger *slog.Logger) (agent.Config, error) {
+	logMax, err := parseBytes(f.sandboxLogMaxSize)
+	if err != nil {
+		return agent.Config{}, fmt.Errorf("--sandbox-log-max-size: %w", err)
+	}
+	if logMax == 0 {
+		logMax = -1
+	}
 	return agent.Config{
 		WorkDir:                     workDir,
 		IP:                          f.ip,
@@ -48,8 +80,38 @@ func (f *agentFlags) config(workDir, master string, logger *slog.Logger) agent.C
 		ExecutorRegistrationTimeout: f.executorRegistrationTimeout,
 		ExecutorShutdownGracePeriod: f.executorShutdownGracePeriod,
 		StandbyExecutors:            f.standbyExecutors,
+		Isolation:                   f.isolation,
+		CgroupsRoot:                 f.cgroupsRoot,
+		CgroupsEnableCFS:            f.cgroupsEnableCFS,
+		ContainerPidsMax:            f.containerPidsMax,
+		EnforceContainerDiskQuota:   f.enforceDiskQuota,
+		ContainerDiskWatchInterval:  f.diskWatchInterval,
+		SandboxLogMaxSize:           logMax,
+		SandboxLogKeep:              f.sandboxLogKeep,
 		Logger:                      logger,
+	}, nil
+}
+
+// parseBytes reads a size in Mesos' Bytes syntax: a number and B, KB, MB,
+// GB or TB (powers of 1024; no unit means bytes).
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(strings.ToUpper(s))
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"TB", 1 << 40}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
 	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%q is not a size such as 10MB", s)
+	}
+	return int64(v * float64(mult)), nil
 }
 
 func newAgentCommand() *cobra.Command {
@@ -67,7 +129,11 @@ running across its own restarts.`,
 			if masterAddr == "" {
 				return fmt.Errorf("--master is required (host:port of the master)")
 			}
-			a, err := agent.New(f.config(workDir, masterAddr, slog.Default()))
+			cfg, err := f.config(workDir, masterAddr, slog.Default())
+			if err != nil {
+				return err
+			}
+			a, err := agent.New(cfg)
 			if err != nil {
 				return err
 			}

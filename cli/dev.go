@@ -87,7 +87,12 @@ func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, workDir string)
 		return nil
 	}
 
-	acfg := af.config(filepath.Join(abs, "agent"), masterAddr, logger)
+	acfg, err := af.config(filepath.Join(abs, "agent"), masterAddr, logger)
+	if err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
 	acfg.KillTasksOnExit = true
 	a, err := agent.New(acfg)
 	if err != nil {

@@ -17,7 +17,9 @@ import (
 	"strata/kernel/agent/files"
 	"strata/kernel/agent/sandbox"
 	"strata/kernel/agent/statusupdate"
+	"strata/kernel/agent/logrotate"
 	"strata/kernel/containerizer"
+	"strata/kernel/containerizer/cgroups"
 	"strata/kernel/containerizer/posix"
 	"strata/kernel/mesos/mesospb"
 )
@@ -29,6 +31,8 @@ type Agent struct {
 	layout  sandbox.Layout
 	cz      containerizer.Containerizer
 	ownCz   *posix.Containerizer // set when the agent created the containerizer
+	cgroups *cgroups.Manager     // the agent's cgroup root; nil without cgroups
+	logs    *logrotate.Rotator   // caps sandbox stdout/stderr
 	standby *standbyPool         // nil without standby executors
 	pacer   *launchPacer
 	sum     *statusupdate.Manager
@@ -106,15 +110,16 @@ func New(cfg Config) (*Agent, error) {
 	a.calls.init()
 	a.cz = cfg.Containerizer
 	if a.cz == nil {
-		pc, err := posix.New(posix.Config{StateDir: a.layout.ContainersDir(), Logger: cfg.Logger})
+		pc, cg, err := newContainerizer(&a.cfg, a.layout.ContainersDir(), a.log)
 		if err != nil {
 			return nil, fmt.Errorf("agent: %w", err)
 		}
-		a.cz, a.ownCz = pc, pc
+		a.cz, a.ownCz, a.cgroups = pc, pc, cg
 		if cfg.StandbyExecutors > 0 {
 			a.standby = newStandbyPool(pc, cfg.Executable, cfg.StandbyExecutors, a.pacer, a.log)
 		}
 	}
+	a.logs = logrotate.New(logrotate.Config{MaxSize: cfg.SandboxLogMaxSize, Keep: cfg.SandboxLogKeep, Logger: cfg.Logger})
 	a.sum = statusupdate.New(statusupdate.Config{
 		RetryMin: cfg.StatusUpdateRetryMin,
 		RetryMax: cfg.StatusUpdateRetryMax,
@@ -191,8 +196,10 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	a.startRecoveredExecutors()
 	if a.standby != nil {
-		a.standby.start(defaultStandbyUser())
+		a.standby.start(a.ownCz.StandbyUser(defaultStandbyUser()))
 	}
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.logs.Run(runCtx) }()
 
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
@@ -223,6 +230,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.sum.Close()
 	if a.ownCz != nil {
 		a.ownCz.Close()
+	}
+	if ids, err := a.cgroupIDs(); err == nil && len(ids) == 0 {
+		// No container is left running: leave no empty root behind.
+		if err := a.cgroups.RemoveRoot(); err != nil {
+			a.log.Warn("remove the agent's cgroup root", "error", err)
+		}
 	}
 	a.log.Info("agent stopped")
 	return result

@@ -86,8 +86,39 @@ type Config struct {
 	// destroyed.
 	KillTasksOnExit bool
 
-	// Containerizer runs executors; nil means the posix containerizer
-	// (no isolation) with its state in <WorkDir>/containers.
+	// Isolation lists, comma-separated, what the agent's own containerizer
+	// isolates containers with when the agent runs as root: "cgroups"
+	// (cpu, memory, pids limits and accounting, reliable kill),
+	// "namespaces" (a mount namespace with a private /tmp, users switched
+	// inside the container), "pid-namespace"; "none" isolates nothing.
+	// Empty means DefaultIsolation. Without root nothing is isolated, and
+	// the agent says so.
+	Isolation string
+	// CgroupsRoot is the agent's cgroup under every hierarchy (Mesos'
+	// --cgroups_root); empty derives one from WorkDir, so that two agents
+	// on one host never share one.
+	CgroupsRoot string
+	// CgroupsEnableCFS caps every container's CPU at its cpus with a CFS
+	// quota (Mesos' --cgroups_enable_cfs); without it only tasks with a
+	// cpus limit get a quota.
+	CgroupsEnableCFS bool
+	// ContainerPidsMax bounds the processes and threads of each container
+	// (0: no bound).
+	ContainerPidsMax uint64
+	// EnforceContainerDiskQuota fails containers whose sandbox grows beyond
+	// their disk resource (REASON_CONTAINER_LIMITATION_DISK), measured every
+	// ContainerDiskWatchInterval (15s).
+	EnforceContainerDiskQuota  bool
+	ContainerDiskWatchInterval time.Duration
+	// SandboxLogMaxSize caps each stdout and stderr file of a sandbox: above
+	// it the file is rotated (NAME.1 … NAME.SandboxLogKeep). Zero means
+	// DefaultSandboxLogMaxSize; negative disables rotation.
+	SandboxLogMaxSize int64
+	SandboxLogKeep    int
+
+	// Containerizer runs executors; nil means the agent's own process
+	// containerizer (package posix) with its state in
+	// <WorkDir>/containers, isolating as Isolation asks.
 	Containerizer containerizer.Containerizer
 	// Logger receives the agent's log; nil means slog.Default().
 	Logger *slog.Logger
@@ -109,6 +140,9 @@ const (
 	DefaultRecoveryTimeout               = 15 * time.Minute
 	DefaultSubscriptionBackoffMax        = 2 * time.Second
 	DefaultStandbyExecutors              = 1
+	DefaultContainerDiskWatchInterval    = 15 * time.Second
+	DefaultSandboxLogMaxSize             = 10 << 20
+	DefaultSandboxLogKeep                = 5
 )
 
 func (c *Config) applyDefaults() error {
@@ -148,6 +182,10 @@ func (c *Config) applyDefaults() error {
 	setDur(&c.ExecutorHeartbeatInterval, DefaultExecutorHeartbeatInterval)
 	setDur(&c.RecoveryTimeout, DefaultRecoveryTimeout)
 	setDur(&c.SubscriptionBackoffMax, DefaultSubscriptionBackoffMax)
+	setDur(&c.ContainerDiskWatchInterval, DefaultContainerDiskWatchInterval)
+	if strings.TrimSpace(c.Isolation) == "" {
+		c.Isolation = DefaultIsolation
+	}
 	if c.Hostname == "" {
 		h, err := os.Hostname()
 		if err != nil {
@@ -164,6 +202,15 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.SandboxLogMaxSize == 0 {
+		c.SandboxLogMaxSize = DefaultSandboxLogMaxSize
+	}
+	if c.SandboxLogKeep <= 0 {
+		c.SandboxLogKeep = DefaultSandboxLogKeep
+	}
+	if _, err := parseIsolation(c.Isolation); err != nil {
+		return err
 	}
 	return nil
 }

@@ -328,6 +328,7 @@ func (a *Agent) executorUpdate(w http.ResponseWriter, call *executorpb.Call) {
 		return
 	}
 	st = a.prepareExecutorStatus(e, st)
+	a.addLimitationLocked(e, st)
 	err := a.applyStatusLocked(e, st)
 	conn := e.conn
 	a.mu.Unlock()

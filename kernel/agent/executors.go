@@ -236,6 +236,9 @@ func (a *Agent) executorTerminated(e *executor, term *containerizer.Termination)
 	}
 	a.log.Info("executor terminated", "framework", e.fw.id, "executor", e.id, "container", e.containerID,
 		"message", term.Message)
+	if e.directory != "" {
+		a.logs.Remove(e.directory)
+	}
 	f := e.fw
 	for _, t := range e.allTasks() {
 		if t.terminal() {

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"strata/kernel/containerizer/standby"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -36,6 +38,24 @@ import (
 // executor` runs it: the command executor with MESOS_HTTP_COMMAND_EXECUTOR=1,
 // the default executor without.
 func TestMain(m *testing.M) {
+	if _, ok := os.LookupEnv(standby.EnvFD); ok && (len(os.Args) < 2 || os.Args[1] != "executor") {
+		// The first process of a container of an isolating agent: this
+		// binary is the agent's executable, so it is started as the
+		// container's init (container-init, which executes the program) or
+		// as the fake executor itself.
+		if _, err := standby.Await(); err != nil {
+			if errors.Is(err, standby.ErrDiscarded) {
+				os.Exit(0)
+			}
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if mode := os.Getenv("STRATA_TEST_EXECUTOR"); mode != "" {
+			os.Exit(fakeExecutor(mode))
+		}
+		fmt.Fprintln(os.Stderr, "container-init: nothing to execute")
+		os.Exit(1)
+	}
 	if mode := os.Getenv("STRATA_TEST_EXECUTOR"); mode != "" {
 		os.Exit(fakeExecutor(mode))
 	}

@@ -66,6 +66,7 @@ func (a *Agent) launch(e *executor) {
 		a.launchFailed(e, fmt.Sprintf("Failed to create the sandbox: %v", err))
 		return
 	}
+	a.logs.Add(dir)
 	if err := a.files.Attach(dir, dir); err != nil {
 		a.log.Warn("attach sandbox", "error", err)
 	}
@@ -157,7 +158,7 @@ func (a *Agent) takeStartSlot(e *executor) bool {
 // one is available, anything else with a new process.
 func (a *Agent) startContainer(sp launchSpec, cfg containerizer.ContainerConfig) (*containerizer.Launched, error) {
 	if sp.kind.builtin() && a.standby != nil {
-		if s := a.standby.take(cfg.User); s != nil {
+		if s := a.standby.take(a.ownCz.StandbyUser(cfg.User)); s != nil {
 			launched, err := a.ownCz.LaunchStandby(a.runCtx, s, cfg)
 			if err == nil {
 				return launched, nil

@@ -164,6 +164,9 @@ func (a *Agent) startRecoveredExecutors() {
 	a.recovered = nil
 	for _, e := range recovered {
 		e.regTimer = time.AfterFunc(a.cfg.ExecutorReregistrationTimeout, func() { a.registrationTimeout(e, true) })
+		if e.directory != "" {
+			a.logs.Add(e.directory)
+		}
 	}
 	a.mu.Unlock()
 	for _, e := range recovered {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strconv"
 
 	"google.golang.org/protobuf/proto"
 
@@ -244,6 +245,13 @@ func (a *Agent) flags() map[string]string {
 		"agent_ping_timeout":              mesosDuration(c.PingInterval),
 		"max_agent_ping_timeouts":         itoa(c.MaxPingTimeouts),
 		"isolation":                       a.cz.Isolation(),
+		"isolation_requested":             c.Isolation,
+		"cgroups_enable_cfs":              b(c.CgroupsEnableCFS),
+		"container_pids_max":              strconv.FormatUint(c.ContainerPidsMax, 10),
+		"enforce_container_disk_quota":    b(c.EnforceContainerDiskQuota),
+		"container_disk_watch_interval":   mesosDuration(c.ContainerDiskWatchInterval),
+		"sandbox_log_max_size":            strconv.FormatInt(c.SandboxLogMaxSize, 10),
+		"sandbox_log_keep":                itoa(c.SandboxLogKeep),
 		"recover":                         "reconnect",
 		"strict":                          "false",
 		"switch_user":                     b(osIsRoot()),

@@ -34,12 +34,19 @@ func nodeTool(t *testing.T, name string) string {
 }
 
 // nodeProject copies testdata/mesos-framework (without any node_modules) into a temporary
-// directory and installs its locked dependencies there with `npm ci`.
+// directory and installs its locked dependencies there with `npm ci`. The directory is under
+// /var/tmp, not /tmp: executor.js runs from it as a custom executor, and an isolating agent gives
+// every container a private /tmp, where the host's /tmp is out of sight (as an executor installed
+// under /tmp would be on a Mesos agent with a private /tmp).
 func nodeProject(t *testing.T) string {
 	t.Helper()
 	npm := nodeTool(t, "npm")
 	src := filepath.Join("testdata", "mesos-framework")
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("/var/tmp", "strata-interop-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	for _, name := range []string{"package.json", "package-lock.json", "scheduler.js", "executor.js"} {
 		b, err := os.ReadFile(filepath.Join(src, name))
 		if err != nil {

@@ -1,0 +1,96 @@
+package agent
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"strata/kernel/containerizer/cgroups"
+	"strata/kernel/mesos/internalpb"
+	"strata/kernel/mesos/mesospb"
+)
+
+func TestParseIsolation(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+		err  bool
+	}{
+		{"", []string{IsolationCgroups, IsolationNamespaces}, false},
+		{"cgroups", []string{IsolationCgroups}, false},
+		{"pid-namespace", []string{IsolationNamespaces, IsolationPIDNamespace}, false},
+		{"none", []string{IsolationNone}, false},
+		{"none,cgroups", nil, true},
+		{"selinux", nil, true},
+	} {
+		got, err := parseIsolation(tc.in)
+		if (err != nil) != tc.err {
+			t.Fatalf("%q: err = %v", tc.in, err)
+		}
+		if err != nil {
+			continue
+		}
+		if len(got) != len(tc.want) {
+			t.Fatalf("%q: got %v, want %v", tc.in, got, tc.want)
+		}
+		for _, w := range tc.want {
+			if !got[w] {
+				t.Fatalf("%q: got %v, want %v", tc.in, got, tc.want)
+			}
+		}
+	}
+}
+
+// requireIsolation skips (fails under CI) unless the agent can isolate.
+func requireIsolation(t *testing.T) {
+	t.Helper()
+	info, err := cgroups.Detect()
+	if os.Geteuid() == 0 && err == nil && info.Usable("memory") {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("isolation needs root and the memory cgroup controller (%v, %s)", err, info)
+	}
+	t.Skip("isolation needs root and the memory cgroup controller")
+}
+
+// TestCommandTaskOOMIsAMemoryLimitation runs a command task that outgrows
+// its memory: the kernel OOM-kills it in its cgroup, and the update says so
+// with Mesos' reason and message.
+func TestCommandTaskOOMIsAMemoryLimitation(t *testing.T) {
+	requireIsolation(t)
+	m := newTestMaster(t)
+	cfg := testConfig(t, m)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Executable = exe
+	a := startAgent(t, cfg)
+	m.waitCall("REGISTER", 10*time.Second, isType(internalpb.AgentCall_REGISTER))
+	var sd stateDoc
+	getJSON(t, a.url("/state"), &sd)
+	if iso := sd.Flags["isolation"]; !strings.HasPrefix(iso, "process (cgroups") {
+		t.Fatalf("/state flags isolation = %q", iso)
+	}
+	ti := &mesospb.TaskInfo{
+		Name:      proto.String("hog"),
+		TaskId:    &mesospb.TaskID{Value: proto.String("hog")},
+		AgentId:   &mesospb.AgentID{Value: proto.String(m.agentID)},
+		Resources: []*mesospb.Resource{scalar("cpus", 0.1), scalar("mem", 32)},
+		Command:   &mesospb.CommandInfo{Value: proto.String("tail /dev/zero")},
+	}
+	m.send(runTask(frameworkInfo(t, "fw-oom", false), ti))
+	m.ack(m.waitUpdate("hog", mesospb.TaskState_TASK_STARTING))
+	m.ack(m.waitUpdate("hog", mesospb.TaskState_TASK_RUNNING))
+	u := m.waitUpdate("hog", mesospb.TaskState_TASK_FAILED)
+	st := u.GetStatus()
+	if st.GetReason() != mesospb.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY ||
+		!strings.HasPrefix(st.GetMessage(), "Memory limit exceeded: Requested: ") {
+		t.Fatalf("TASK_FAILED status = %v", st)
+	}
+	m.ack(u)
+}
