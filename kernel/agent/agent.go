@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"strata/kernel/agent/files"
+	"strata/kernel/agent/logrotate"
 	"strata/kernel/agent/sandbox"
 	"strata/kernel/agent/statusupdate"
-	"strata/kernel/agent/logrotate"
 	"strata/kernel/containerizer"
 	"strata/kernel/containerizer/cgroups"
 	"strata/kernel/containerizer/posix"
