@@ -329,6 +329,7 @@ func (a *Agent) executorUpdate(w http.ResponseWriter, call *executorpb.Call) {
 	}
 	st = a.prepareExecutorStatus(e, st)
 	a.addLimitationLocked(e, st)
+	a.reapTasksLocked(e, st)
 	err := a.applyStatusLocked(e, st)
 	conn := e.conn
 	a.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"strata/kernel/agent/statusupdate"
 	"strata/kernel/containerizer/cgroups"
 	"strata/kernel/containerizer/posix"
 	"strata/kernel/mesos/mesospb"
@@ -146,4 +147,24 @@ func (a *Agent) addLimitationLocked(e *executor, st *mesospb.TaskStatus) {
 	st.Reason = lim.Reason
 	st.Message = proto.String(lim.Message)
 	st.Limitation = lim.Limitation
+}
+
+// reapTasksLocked makes sure nothing of a built-in executor's tasks outlives
+// them: when st ends the executor's last live task, every other process of
+// its container (a daemon a task left behind, say) is killed before the
+// update goes on, so a framework that sees TASK_KILLED or TASK_FINISHED knows
+// the task's processes are gone. The executor itself stays to deliver the
+// update. Custom executors are left alone: their container is theirs.
+func (a *Agent) reapTasksLocked(e *executor, st *mesospb.TaskStatus) {
+	if a.ownCz == nil || !e.kind.builtin() || e.containerID == "" || !statusupdate.IsTerminal(st.GetState()) {
+		return
+	}
+	for _, t := range e.allTasks() {
+		if t.id() != st.GetTaskId().GetValue() && !t.terminal() {
+			return
+		}
+	}
+	if err := a.ownCz.KillAllButExecutor(e.containerID); err != nil {
+		a.log.Warn("kill what the tasks left", "framework", e.fw.id, "executor", e.id, "error", err)
+	}
 }

@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,4 +96,54 @@ func TestCommandTaskOOMIsAMemoryLimitation(t *testing.T) {
 		t.Fatalf("TASK_FAILED status = %v", st)
 	}
 	m.ack(u)
+}
+
+// TestKilledTaskLeavesNoProcess kills a command task whose daemon left both
+// its process group and its session: by the time TASK_KILLED reaches the
+// master, the daemon is gone too.
+func TestKilledTaskLeavesNoProcess(t *testing.T) {
+	requireIsolation(t)
+	m := newTestMaster(t)
+	cfg := testConfig(t, m)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Executable = exe
+	startAgent(t, cfg)
+	m.waitCall("REGISTER", 10*time.Second, isType(internalpb.AgentCall_REGISTER))
+	ti := &mesospb.TaskInfo{
+		Name:      proto.String("daemonizer"),
+		TaskId:    &mesospb.TaskID{Value: proto.String("daemonizer")},
+		AgentId:   &mesospb.AgentID{Value: proto.String(m.agentID)},
+		Resources: []*mesospb.Resource{scalar("cpus", 0.1), scalar("mem", 32)},
+		// The pid file goes to the sandbox (the host's /tmp is private).
+		Command: &mesospb.CommandInfo{Value: proto.String(
+			`(setsid sh -c 'sleep 600 & echo $! > "$MESOS_SANDBOX/daemon.pid"' &); sleep 600`)},
+	}
+	m.send(runTask(frameworkInfo(t, "fw-daemon", false), ti))
+	m.ack(m.waitUpdate("daemonizer", mesospb.TaskState_TASK_STARTING))
+	running := m.waitUpdate("daemonizer", mesospb.TaskState_TASK_RUNNING)
+	m.ack(running)
+	var daemon int
+	for deadline := time.Now().Add(10 * time.Second); daemon == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		matches, _ := filepath.Glob(filepath.Join(cfg.WorkDir, "slaves", "*", "frameworks", "fw-daemon", "executors", "daemonizer", "runs", "*", "daemon.pid"))
+		if len(matches) > 0 {
+			b, _ := os.ReadFile(matches[0])
+			fmt.Sscan(string(b), &daemon)
+		}
+	}
+	if daemon == 0 {
+		var files []string
+		filepath.Walk(cfg.WorkDir, func(p string, _ os.FileInfo, _ error) error { files = append(files, p); return nil })
+		t.Fatalf("the daemon did not start; work dir: %v", files)
+	}
+	m.send(killTask("fw-daemon", "daemonizer"))
+	killed := m.waitUpdate("daemonizer", mesospb.TaskState_TASK_KILLED)
+	if err := syscall.Kill(daemon, 0); err == nil {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", daemon)); err == nil && !strings.Contains(string(b), ") Z ") {
+			t.Fatalf("daemon %d still runs when TASK_KILLED arrives", daemon)
+		}
+	}
+	m.ack(killed)
 }

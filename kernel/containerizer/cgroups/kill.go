@@ -161,3 +161,53 @@ func (m *Manager) Pids(id string) ([]int, error) {
 	}
 	return m.procs(id)
 }
+
+// KillExcept SIGKILLs every process of the container but keep (its executor,
+// whose tasks have all ended), and returns once keep is the only one left.
+// Each round freezes the container so that nothing forks while the pids are
+// read; cgroup.kill cannot spare a process, so it is not used.
+func (m *Manager) KillExcept(id string, keep int) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(m.killTimeout)
+	delay := time.Millisecond
+	for {
+		pids, err := m.procs(id)
+		if err != nil {
+			return fmt.Errorf("cgroups: kill %s: %w", id, err)
+		}
+		others := slices.DeleteFunc(pids, func(p int) bool { return p == keep })
+		if len(others) == 0 {
+			return nil
+		}
+		if slices.Contains(others, os.Getpid()) {
+			return fmt.Errorf("cgroups: kill %s: the calling process (pid %d) is in the container", id, os.Getpid())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cgroups: kill %s: %d processes survive SIGKILL after %s: %v",
+				id, len(others), m.killTimeout, others[:min(len(others), 10)])
+		}
+		thaw, err := m.freeze(id)
+		if err != nil {
+			return fmt.Errorf("cgroups: kill %s: %w", id, err)
+		}
+		pids, err = m.procs(id)
+		if err == nil {
+			for _, pid := range pids {
+				if pid == keep {
+					continue
+				}
+				if kerr := syscall.Kill(pid, syscall.SIGKILL); kerr != nil && !errors.Is(kerr, syscall.ESRCH) {
+					err = fmt.Errorf("signal %d: %w", pid, kerr)
+					break
+				}
+			}
+		}
+		if err := errors.Join(err, thaw()); err != nil {
+			return fmt.Errorf("cgroups: kill %s: %w", id, err)
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 100*time.Millisecond)
+	}
+}

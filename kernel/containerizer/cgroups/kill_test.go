@@ -209,3 +209,39 @@ func TestUnified(t *testing.T) {
 		t.Errorf("%s left behind", dir)
 	}
 }
+
+// TestKillExceptSparesTheExecutor kills everything of a container but its
+// init (standing for the executor), the escaped daemon included.
+func TestKillExceptSparesTheExecutor(t *testing.T) {
+	info := hostInfo(t)
+	m := newManager(t, info)
+	const id = "spare"
+	if err := m.Create(id, Limits{CPUs: 0.5, MemBytes: 64 * mib}); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(t.TempDir(), "daemon.pid")
+	p := start(t, m, id, nil, "/bin/sh", "-c", daemonScript, "sh", pidFile)
+	daemon := readPidFile(t, pidFile)
+	eventually(t, 10*time.Second, "daemon and both sleeps in the container", func() bool {
+		pids, err := m.Pids(id)
+		return err == nil && len(pids) == 4
+	})
+	if err := m.KillExcept(id, p.cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if !gone(daemon) {
+		t.Errorf("daemon %d survived KillExcept", daemon)
+	}
+	// Only the init may be left (it exits on its own once its wait ends).
+	pids, err := m.Pids(id)
+	if err != nil || len(pids) > 1 || len(pids) == 1 && pids[0] != p.cmd.Process.Pid {
+		t.Fatalf("after KillExcept: pids %v, %v (init %d)", pids, err, p.cmd.Process.Pid)
+	}
+	// The init's children were killed, so its wait returns and it exits.
+	if sig := p.wait(t, 10*time.Second); sig != 0 {
+		t.Errorf("init ended with %v, want a normal exit", sig)
+	}
+	if err := m.Destroy(id); err != nil {
+		t.Fatal(err)
+	}
+}

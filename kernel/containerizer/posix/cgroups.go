@@ -270,3 +270,24 @@ func (c *Containerizer) cgroupUsage(id string, stats *mesospb.ResourceStatistics
 	}
 	return nil
 }
+
+// KillAllButExecutor kills every process of a running container except its
+// executor (the container's first process): what is left of tasks that have
+// all ended, daemons that escaped their process group included. Without a
+// cgroup the container's processes cannot all be found, and it does nothing.
+func (c *Containerizer) KillAllButExecutor(id string) error {
+	ct, err := c.get(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	pid, cg, ended := ct.pid, ct.cgroup, ct.term != nil
+	c.mu.Unlock()
+	if !cg || ended || c.cfg.Cgroups == nil {
+		return nil
+	}
+	if err := c.cfg.Cgroups.KillExcept(id, pid); err != nil {
+		return fmt.Errorf("posix: %w", err)
+	}
+	return nil
+}
