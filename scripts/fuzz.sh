@@ -3,12 +3,14 @@
 set -euo pipefail
 fuzztime="${1:-10s}"
 cd "$(dirname "$0")/.."
+# The build tags of the Makefile (the podman bindings need them); `make fuzz` passes TAGS.
+tags="${TAGS:-$(make -s print-tags)}"
 status=0
 while IFS= read -r file; do
 	dir=$(dirname "$file")
 	for target in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' "$file" | awk '{print $2}'); do
 		echo "fuzz: ./$dir $target ($fuzztime)"
-		if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$dir"; then
+		if ! go test -tags "$tags" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$dir"; then
 			status=1
 		fi
 	done

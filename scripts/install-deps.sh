@@ -2,20 +2,32 @@
 # Installs what the test suite needs on a fresh Debian 12 machine, and nothing when it is all there.
 # Under CI=true a missing dependency that cannot be installed fails the run (tests never skip there).
 set -euo pipefail
+# runc lives in /usr/sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 # Debian packages the tests use, with a command each that proves it is present.
 # node and npm run a third-party Mesos framework library against Strata (kernel/e2e, interop test);
 # a node that came from elsewhere (e.g. a vendor package that bundles npm) is used as it is.
+# podman runs OCI containers (kernel/containerizer/podman) with the runc runtime: crun, podman's
+# other choice, fails on hosts with hybrid cgroups.
 declare -A need=(
 	[procps]=ps
 	[curl]=curl
 	[nodejs]=node
 	[npm]=npm
+	[podman]=podman
+	[runc]=runc
 )
+# Packages checked by name: the podman tests build their image from a static busybox, and the
+# plain busybox package installs a dynamically linked one at the same path.
+by_name=(busybox-static)
 
 missing=()
 for pkg in "${!need[@]}"; do
 	command -v "${need[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+done
+for pkg in "${by_name[@]}"; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 
 if ((${#missing[@]})); then

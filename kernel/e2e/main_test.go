@@ -30,7 +30,13 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		strataBin = filepath.Join(tmp, "strata")
-		build := exec.Command("go", "build", "-o", strataBin, "strata")
+		// The Makefile's build tags (the podman bindings need them).
+		tags, err := exec.Command("make", "-s", "-C", "../..", "print-tags").Output()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: make print-tags:", err)
+			os.Exit(1)
+		}
+		build := exec.Command("go", "build", "-tags", strings.TrimSpace(string(tags)), "-o", strataBin, "strata")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: build strata:", err)
