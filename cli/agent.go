@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"strata/kernel/agent"
+	"strata/kernel/agent/podmancz"
 )
 
 // agentFlags are the flags of `strata agent` (and the agent part of `strata dev`).
@@ -26,6 +27,7 @@ type agentFlags struct {
 	diskWatchInterval                   time.Duration
 	sandboxLogMaxSize                   string
 	sandboxLogKeep                      int
+	podman, podmanSocket                string
 }
 
 func (f *agentFlags) register(fs *pflag.FlagSet, prefix string) {
@@ -59,6 +61,14 @@ Without root nothing is isolated, and /state says so`)
 	fs.StringVar(&f.sandboxLogMaxSize, prefix+"sandbox-log-max-size", "10MB",
 		`cap of each sandbox stdout and stderr file ("10MB", "512KB", "1GB"); a larger file is rotated to NAME.1, NAME.2, ... ("0": never rotate)`)
 	fs.IntVar(&f.sandboxLogKeep, prefix+"sandbox-log-keep", agent.DefaultSandboxLogKeep, "rotated sandbox output files kept per stream")
+	// One agent per process: the podman flags carry no prefix in strata dev.
+	fs.StringVar(&f.podman, "podman", podmancz.ModeAuto,
+		`image containers: "auto" runs command tasks whose ContainerInfo has an image (DOCKER docker.image, or MESOS
+mesos.image of type DOCKER) as podman containers when podman, runc and conmon are installed and the agent is root,
+through a podman service of the agent's own under <work dir>/podman; "off" fails such tasks. /flags and the log
+say what was found ("podman 4.3.1 (runc) at ...") or why image tasks cannot run`)
+	fs.StringVar(&f.podmanSocket, "podman-socket", "",
+		"use the podman service already listening on this unix socket (on this host) instead of starting the agent's own")
 }
 
 func (f *agentFlags) config(workDir, master string, logger *slog.Logger) (agent.Config, error) {
@@ -68,6 +78,10 @@ func (f *agentFlags) config(workDir, master string, logger *slog.Logger) (agent.
 	}
 	if logMax == 0 {
 		logMax = -1
+	}
+	images, err := podmancz.New(podmancz.Config{Mode: f.podman, Socket: f.podmanSocket, WorkDir: workDir, Logger: logger})
+	if err != nil {
+		return agent.Config{}, fmt.Errorf("--podman: %w", err)
 	}
 	return agent.Config{
 		WorkDir:                     workDir,
@@ -88,6 +102,7 @@ func (f *agentFlags) config(workDir, master string, logger *slog.Logger) (agent.
 		ContainerDiskWatchInterval:  f.diskWatchInterval,
 		SandboxLogMaxSize:           logMax,
 		SandboxLogKeep:              f.sandboxLogKeep,
+		Images:                      images,
 		Logger:                      logger,
 	}, nil
 }
@@ -123,7 +138,17 @@ func newAgentCommand() *cobra.Command {
 		Long: `Run a Strata agent: it registers with the master, offers this host's resources, runs every task
 through an executor process (the built-in command executor or a framework's own), serves the v1
 executor API, /state, /files and /monitor/statistics, and keeps checkpointing frameworks' tasks
-running across its own restarts.`,
+running across its own restarts.
+
+A command task whose ContainerInfo names an image (type DOCKER with docker.image, or MESOS with
+mesos.image of type DOCKER) runs in a podman container, as with Mesos' docker containerizer: the
+agent starts its own podman service (runc, cgroupfs) under <work dir>/podman, or uses
+--podman-socket, and the command executor pulls the image (unless it is there; force_pull_image
+always pulls), runs the command in it with the sandbox at /mnt/mesos/sandbox, the HOST or BRIDGE
+network with docker.port_mappings, volumes and the task's cpu and mem limits, copies its output
+into the sandbox's stdout and stderr, and removes it after the task ends. That needs root and
+podman, runc and conmon (apt-get install podman runc); without them, or with --podman=off, such
+tasks fail at once with REASON_CONTAINER_LAUNCH_FAILED and a message saying why.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if masterAddr == "" {

@@ -31,7 +31,9 @@ func newDevCommand() *cobra.Command {
 		Short: "Run the whole platform on this machine, in one process",
 		Long: `Run a master and one agent in one process on 127.0.0.1, with all state under --work-dir,
 and print where to look. Ctrl-C (SIGINT) or SIGTERM stops everything and leaves no task process
-behind. Later the apps, jobs, DNS, package and UI services join it.`,
+(or image container) behind. Command tasks with a container image run in podman containers when
+podman is installed and dev runs as root (--podman, --podman-socket: see strata agent --help).
+Later the apps, jobs, DNS, package and UI services join it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDev(cmd, mf, af, workDir)

@@ -29,7 +29,11 @@ It is configured by the environment the agent sets: MESOS_FRAMEWORK_ID, MESOS_EX
 MESOS_DIRECTORY, MESOS_SANDBOX, MESOS_AGENT_ENDPOINT, MESOS_CHECKPOINT,
 MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD, MESOS_HTTP_COMMAND_EXECUTOR and, when checkpointing,
 MESOS_RECOVERY_TIMEOUT and MESOS_SUBSCRIPTION_BACKOFF_MAX. STRATA_EXECUTOR_CODEC=json switches the
-wire format from protobuf to JSON.`,
+wire format from protobuf to JSON.
+
+A command task whose ContainerInfo has an image runs in a podman container (like
+mesos-docker-executor) through the podman service at STRATA_PODMAN_SOCKET, which the agent sets
+together with MESOS_AGENT_ID and MESOS_CONTAINER_ID, the container's labels.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// A standby (started by the agent ahead of demand) waits here

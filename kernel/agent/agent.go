@@ -173,6 +173,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
 	a.runCtx = runCtx
+	if a.cfg.Images != nil {
+		defer func() {
+			if err := a.cfg.Images.Close(); err != nil {
+				a.log.Warn("stop the podman service", "error", err)
+			}
+		}()
+	}
+	a.startImages(ctx)
 	if err := a.recover(ctx); err != nil {
 		return err
 	}

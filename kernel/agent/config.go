@@ -116,6 +116,14 @@ type Config struct {
 	SandboxLogMaxSize int64
 	SandboxLogKeep    int
 
+	// Images is the agent's side of image containers (package podmancz):
+	// the command executor runs a command task whose ContainerInfo has an
+	// image as a podman container through the service Images starts or
+	// connects to. Nil, or one that is not usable, makes such tasks fail
+	// with REASON_CONTAINER_LAUNCH_FAILED. Run starts it before recovery and
+	// closes it when it returns.
+	Images ImageContainers
+
 	// Containerizer runs executors; nil means the agent's own process
 	// containerizer (package posix) with its state in
 	// <WorkDir>/containers, isolating as Isolation asks.

@@ -53,6 +53,35 @@
 // launchPacer), so that a burst of tasks reaches TASK_RUNNING in order
 // instead of all at its end.
 //
+// # Image containers
+//
+// A command task whose ContainerInfo asks for an image (DOCKER docker.image,
+// or MESOS mesos.image) runs in a podman container that its command
+// executor creates (see package executor), as with Mesos' docker
+// containerizer. The agent's side is Config.Images (package podmancz, which
+// `strata agent` plugs in with --podman=auto|off and --podman-socket): Run
+// starts the agent's own podman service under <work dir>/podman (or connects
+// to the given socket) before recovery, logs what it found ("podman 4.3.1
+// (runc) at <socket>", or why not), shows it in /flags and /state (podman,
+// podman_socket, podman_status), and closes the service when it returns (the
+// containers live on under their conmon). Without usable podman such a task
+// fails at once with TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED and the
+// reason ("this agent cannot run image containers: podman is not installed
+// (apt-get install podman runc)"). Otherwise its command executor runs as
+// root (the container gets the task's user) with STRATA_PODMAN_SOCKET in its
+// environment; the socket's directory stays visible inside the executor's
+// mount namespace even when it lies under /tmp. Every container carries the
+// labels strata.agent=<agent id> and strata.container=<executor container
+// id>, and the agent only ever touches containers with its own agent label:
+// after recovery it removes those no recovered executor owns, and when an
+// executor of an image task has ended (it may have been destroyed or have
+// crashed) it removes that executor's container. /monitor/statistics,
+// /containers and GET_CONTAINERS report such an executor's usage as the sum
+// of the executor process and its podman container (podman's stats: cpu
+// user and system time, rss, page cache and total memory, processes),
+// found by the strata.container label; the limits are those of the executor's
+// container (task plus executor resources).
+//
 // # Status updates
 //
 // Every update, from an executor or made by the agent, goes through the

@@ -263,6 +263,7 @@ func (a *Agent) executorTerminated(e *executor, term *containerizer.Termination)
 		a.calls.push(&internalpb.AgentCall{Type: internalpb.AgentCall_EXITED_EXECUTOR.Enum(), ExitedExecutor: exited})
 	}
 	a.cz.Forget(e.containerID)
+	a.removeImageContainerLocked(e)
 	a.maybeRemoveExecutorLocked(e)
 }
 

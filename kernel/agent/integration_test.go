@@ -691,3 +691,35 @@ func TestRedirectPingAndReregistration(t *testing.T) {
 	m.waitCall("REREGISTER after stream break", 10*time.Second, isType(internalpb.AgentCall_REREGISTER))
 	_ = a
 }
+
+// A command task with a container image on an agent without podman support
+// fails at once, from the agent, saying why; no executor is started.
+func TestImageTaskWithoutPodmanFails(t *testing.T) {
+	m := newTestMaster(t)
+	a := startAgent(t, testConfig(t, m))
+	m.waitCall("REGISTER", 10*time.Second, isType(internalpb.AgentCall_REGISTER))
+	ti := &mesospb.TaskInfo{
+		Name:      proto.String("image task"),
+		TaskId:    &mesospb.TaskID{Value: proto.String("img")},
+		AgentId:   &mesospb.AgentID{Value: proto.String("test-agent-S0")},
+		Resources: []*mesospb.Resource{scalar("cpus", 0.1), scalar("mem", 32)},
+		Command:   &mesospb.CommandInfo{Value: proto.String("true")},
+		Container: &mesospb.ContainerInfo{Type: mesospb.ContainerInfo_DOCKER.Enum(),
+			Docker: &mesospb.ContainerInfo_DockerInfo{Image: proto.String("busybox:1.36")}},
+	}
+	m.send(runTask(frameworkInfo(t, "fw-1", false), ti))
+	st := m.waitUpdate("img", mesospb.TaskState_TASK_FAILED).GetStatus()
+	if st.GetReason() != mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED || st.GetSource() != mesospb.TaskStatus_SOURCE_AGENT ||
+		!strings.Contains(st.GetMessage(), "'busybox:1.36' (DOCKER container)") ||
+		!strings.Contains(st.GetMessage(), "this agent cannot run image containers: the agent was started without podman support") {
+		t.Fatalf("status = %v", st)
+	}
+	m.waitCall("EXITED_EXECUTOR", 10*time.Second, isType(internalpb.AgentCall_EXITED_EXECUTOR))
+	var flags struct {
+		Flags map[string]string `json:"flags"`
+	}
+	getJSON(t, a.url("/flags"), &flags)
+	if flags.Flags["podman"] != "off" || !strings.Contains(flags.Flags["podman_status"], "without podman support") {
+		t.Errorf("/flags podman = %q, podman_status = %q", flags.Flags["podman"], flags.Flags["podman_status"])
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -63,6 +64,11 @@ func newContainerizer(cfg *Config, stateDir string, log *slog.Logger) (*posix.Co
 	}
 	pc := posix.Config{StateDir: stateDir, Logger: cfg.Logger, Init: cfg.Executable,
 		EnforceDiskQuota: cfg.EnforceContainerDiskQuota, DiskWatchInterval: cfg.ContainerDiskWatchInterval}
+	if cfg.Images != nil && cfg.Images.Socket() != "" {
+		// Command executors of image tasks reach the podman service from
+		// inside their mount namespace, whose /tmp is private.
+		pc.Keep = []string{filepath.Dir(cfg.Images.Socket())}
+	}
 	var cg *cgroups.Manager
 	switch {
 	case want[IsolationNone]:

@@ -55,6 +55,16 @@ func (a *Agent) launch(e *executor) {
 	}
 	a.mu.Unlock()
 
+	// A command task with a container image runs in a podman container,
+	// which its command executor starts: without podman it fails at once.
+	img := imageOf(sp.kind, sp.info)
+	if img != nil {
+		if why := a.imagesUnavailable(); why != "" {
+			a.launchFailed(e, fmt.Sprintf("Failed to launch the container of image %s: %s", img, why))
+			return
+		}
+	}
+
 	// The start of a built-in executor is CPU-bound (see launchPacer): it
 	// waits for a start slot first, or after the fetch if it has URIs.
 	uris := sp.info.GetCommand().GetUris()
@@ -100,6 +110,12 @@ func (a *Agent) launch(e *executor) {
 	if err != nil {
 		a.launchFailed(e, err.Error())
 		return
+	}
+	if img != nil {
+		// The executor talks to the rootful podman service and runs the
+		// task as the container's user (podman --user), not as the user
+		// itself.
+		runAs = ""
 	}
 
 	a.mu.Lock()
@@ -263,6 +279,9 @@ func (a *Agent) executorEnv(sp launchSpec, dir string) []string {
 	}
 	if sp.kind == commandExecutor {
 		env = append(env, "MESOS_HTTP_COMMAND_EXECUTOR=1")
+	}
+	if imageOf(sp.kind, sp.info) != nil && a.cfg.Images != nil {
+		env = append(env, EnvPodmanSocket+"="+a.cfg.Images.Socket())
 	}
 	return env
 }

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"strata/kernel/containerizer"
 	"strata/kernel/mesos/mesospb"
 )
 
@@ -15,8 +16,11 @@ import (
 // GET_CONTAINERS.
 type containerView struct {
 	fid, eid, name, source, cid string
-	stats                       *mesospb.ResourceStatistics
-	status                      *mesospb.ContainerStatus
+	// image is set for the command executor of an image task: its podman
+	// container's usage is added to the executor's.
+	image  bool
+	stats  *mesospb.ResourceStatistics
+	status *mesospb.ContainerStatus
 }
 
 // containers samples every live container's usage (outside the lock).
@@ -30,17 +34,31 @@ func (a *Agent) containers(ctx context.Context) []containerView {
 			}
 			views = append(views, containerView{
 				fid: f.id, eid: e.id, name: e.info.GetName(), source: e.info.GetSource(), cid: e.containerID,
+				image: imageOf(e.kind, e.info) != nil,
 			})
 		}
 	}
 	a.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	var images map[string]*mesospb.ResourceStatistics
+	for _, v := range views {
+		if v.image {
+			images = a.imageUsage(ctx)
+			break
+		}
+	}
 	out := views[:0]
 	for _, v := range views {
 		st, err := a.cz.Usage(ctx, v.cid)
 		if err != nil {
 			continue
+		}
+		if is := images[v.cid]; v.image && is != nil {
+			// One container as Mesos sees it: the executor process and
+			// the podman container it runs the task in. The limits stay
+			// the executor container's (task plus executor resources).
+			st = containerizer.AddUsage(st, is)
 		}
 		v.stats = st
 		v.status, _ = a.cz.Status(ctx, v.cid)

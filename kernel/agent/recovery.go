@@ -106,10 +106,17 @@ func (a *Agent) recover(ctx context.Context) error {
 	a.mu.Unlock()
 	a.log.Info("recovered checkpointed state", "agent_id", st.AgentID, "frameworks", len(st.Frameworks),
 		"running_executors", len(a.recovered), "lost_executors", len(gone))
+	owned := make(map[string]bool, len(a.recovered))
+	for _, e := range a.recovered {
+		owned[e.containerID] = true
+	}
 	for _, e := range gone {
 		e.launching = false
 		a.executorTerminated(e, &containerizer.Termination{Message: "Executor's container was not found after the agent restarted"})
 	}
+	// Image containers of executors that did not survive go, as the
+	// containerizer's orphans did; those of recovered executors stay.
+	a.removeImageOrphans(ctx, owned)
 	return nil
 }
 

@@ -226,7 +226,7 @@ func (a *Agent) flags() map[string]string {
 		}
 		return "false"
 	}
-	return map[string]string{
+	flags := map[string]string{
 		"work_dir":                        c.WorkDir,
 		"ip":                              a.listenIP,
 		"advertise_ip":                    a.advertisedIP,
@@ -258,6 +258,17 @@ func (a *Agent) flags() map[string]string {
 		"kill_tasks_on_exit":              b(c.KillTasksOnExit),
 		"launcher":                        c.Executable,
 	}
+	// podman, podman_socket and podman_status: whether image containers
+	// can run here, and why not.
+	if c.Images != nil {
+		for k, v := range c.Images.Flags() {
+			flags[k] = v
+		}
+	} else {
+		flags["podman"] = "off"
+		flags["podman_status"] = "off (the agent was started without podman support)"
+	}
+	return flags
 }
 
 func (a *Agent) flagsHandler(w http.ResponseWriter, r *http.Request) {

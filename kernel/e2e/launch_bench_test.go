@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"strata/kernel/agent"
+	"strata/kernel/internal/podmantest"
 	"strata/kernel/master"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/mesos/schedulerpb"
@@ -26,6 +27,8 @@ type launcher struct {
 	scheduler.NopHandler
 	client *scheduler.Client
 	cmd    string
+	// image, if set, runs the tasks as image containers (DOCKER) of it.
+	image string
 	// sequential launches the next task only once the previous one is RUNNING.
 	sequential bool
 	total      int
@@ -51,7 +54,19 @@ func (l *launcher) task(i int, agent *mesospb.AgentID) *mesospb.TaskInfo {
 			{Name: proto.String("cpus"), Type: mesospb.Value_SCALAR.Enum(), Scalar: &mesospb.Value_Scalar{Value: proto.Float64(0.01)}},
 			{Name: proto.String("mem"), Type: mesospb.Value_SCALAR.Enum(), Scalar: &mesospb.Value_Scalar{Value: proto.Float64(1)}},
 		},
-		Command: &mesospb.CommandInfo{Value: proto.String(l.cmd)},
+		Command:   &mesospb.CommandInfo{Value: proto.String(l.cmd)},
+		Container: l.container(),
+	}
+}
+
+// container is the ContainerInfo of the tasks: none, or DOCKER with the image.
+func (l *launcher) container() *mesospb.ContainerInfo {
+	if l.image == "" {
+		return nil
+	}
+	return &mesospb.ContainerInfo{
+		Type:   mesospb.ContainerInfo_DOCKER.Enum(),
+		Docker: &mesospb.ContainerInfo_DockerInfo{Image: proto.String(l.image)},
 	}
 }
 
@@ -135,7 +150,7 @@ func launchCluster(b *testing.B) string {
 	a, err := agent.New(agent.Config{
 		WorkDir: b.TempDir(), IP: "127.0.0.1", Hostname: "127.0.0.1", Port: 0, Master: masterAddr,
 		Resources: "cpus:16;mem:16384;disk:10000;ports:[31000-32000]", Executable: strataBin, KillTasksOnExit: true,
-		StandbyExecutors: standbyExecutors(),
+		StandbyExecutors: standbyExecutors(), Isolation: os.Getenv("STRATA_ISOLATION"),
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -158,9 +173,14 @@ type launchTimes struct {
 // runLaunches launches n tasks through a new framework and returns their LAUNCH → RUNNING times
 // (with a breakdown) and the CPU their processes (executors and commands) used, per task.
 func runLaunches(b *testing.B, masterAddr string, n int, sequential bool) launchTimes {
+	return runImageLaunches(b, masterAddr, n, sequential, "")
+}
+
+// runImageLaunches is runLaunches with the tasks in containers of image ("": none).
+func runImageLaunches(b *testing.B, masterAddr string, n int, sequential bool, image string) launchTimes {
 	var before, after syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
-	l := &launcher{cmd: "sleep 0.2", sequential: sequential, total: n, sent: map[string]time.Time{}, done: make(chan struct{})}
+	l := &launcher{cmd: "sleep 0.2", image: image, sequential: sequential, total: n, sent: map[string]time.Time{}, done: make(chan struct{})}
 	c, err := scheduler.New(scheduler.Config{
 		Masters:         []string{masterAddr},
 		FrameworkInfo:   &mesospb.FrameworkInfo{User: proto.String("root"), Name: proto.String("launch-bench"), FailoverTimeout: proto.Float64(0)},
@@ -283,6 +303,9 @@ func benchmarkLaunches(b *testing.B, sequential bool) {
 	reportLaunch(b, all, forks)
 }
 
+// The agent isolates as `strata agent` does by default, or as $STRATA_ISOLATION says (the
+// --isolation syntax) for experiments.
+
 // standbyExecutors is the agent's default (that of `strata agent`), or $STRATA_STANDBY_EXECUTORS
 // for experiments.
 func standbyExecutors() int {
@@ -300,4 +323,26 @@ func burstSize() int {
 		fmt.Sscan(v, &n)
 	}
 	return n
+}
+
+// BenchmarkLaunchImageSequential launches tasks one after another as image containers (DOCKER,
+// the local busybox test image) through podman: LAUNCH → TASK_RUNNING beside the floors measured
+// in the same run, fork/exec of /bin/true and `runc run` of the same image running true.
+func BenchmarkLaunchImageSequential(b *testing.B) {
+	podman := podmantest.Require(b)
+	image := podmantest.BusyboxImage(b)
+	n := min(burstSize(), 30)
+	addr := launchCluster(b)
+	bundle := runcBundle(b, podman, image, []string{"/bin/true"})
+	var all launchTimes
+	var forks, runcs []time.Duration
+	for i := 0; i < b.N; i++ {
+		forks = append(forks, forkExec(b, n)...)
+		runcs = append(runcs, runcRun(b, bundle, n)...)
+		all.add(runImageLaunches(b, addr, n, true, image))
+	}
+	reportLaunch(b, all, forks)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(percentile(runcs, 0.50)), "runc-run-p50-ms")
+	b.ReportMetric(ms(percentile(runcs, 0.99)), "runc-run-p99-ms")
 }

@@ -173,11 +173,13 @@ func processesWith(marker string) []int {
 	return pids
 }
 
-// startDev runs `strata dev` on free ports and returns the master and agent addresses.
-func startDev(t *testing.T) (*proc, string, string) {
+// startDev runs `strata dev` on free ports (with extra flags) and returns the master and agent
+// addresses.
+func startDev(t *testing.T, extra ...string) (*proc, string, string) {
 	t.Helper()
 	mp, ap := freePort(t), freePort(t)
-	p := start(t, "dev", "--work-dir", t.TempDir(), "--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap))
+	args := append([]string{"dev", "--work-dir", t.TempDir(), "--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap)}, extra...)
+	p := start(t, args...)
 	master, agent := fmt.Sprintf("127.0.0.1:%d", mp), fmt.Sprintf("127.0.0.1:%d", ap)
 	waitHTTP(t, "http://"+master+"/health", 20*time.Second)
 	waitHTTP(t, "http://"+agent+"/health", 20*time.Second)

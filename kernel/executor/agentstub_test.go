@@ -39,6 +39,9 @@ type stubAgent struct {
 
 	framework *mesospb.FrameworkInfo
 	launch    *mesospb.TaskInfo // sent after the first SUBSCRIBED; nil: none
+	// agentID and containerID are what SUBSCRIBED names (set them before
+	// the executor starts).
+	agentID, containerID string
 
 	mu      sync.Mutex
 	autoAck bool
@@ -75,13 +78,15 @@ func newStubAgent(t *testing.T, c codec.Codec, task *mesospb.TaskInfo, caps ...m
 		fw.Capabilities = append(fw.Capabilities, &mesospb.FrameworkInfo_Capability{Type: c.Enum()})
 	}
 	a := &stubAgent{
-		t:         t,
-		codec:     c,
-		framework: fw,
-		launch:    task,
-		autoAck:   true,
-		streamUp:  make(chan struct{}),
-		updates:   make(chan *mesospb.TaskStatus, 100),
+		t:           t,
+		codec:       c,
+		framework:   fw,
+		launch:      task,
+		agentID:     testAgentID,
+		containerID: "container-1",
+		autoAck:     true,
+		streamUp:    make(chan struct{}),
+		updates:     make(chan *mesospb.TaskStatus, 100),
 	}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(func() {
@@ -174,9 +179,9 @@ func (a *stubAgent) subscribe(w http.ResponseWriter, r *http.Request, c codec.Co
 			FrameworkInfo: a.framework,
 			AgentInfo: &mesospb.AgentInfo{
 				Hostname: proto.String("stub-agent"),
-				Id:       &mesospb.AgentID{Value: proto.String(testAgentID)},
+				Id:       &mesospb.AgentID{Value: proto.String(a.agentID)},
 			},
-			ContainerId: &mesospb.ContainerID{Value: proto.String("container-1")},
+			ContainerId: &mesospb.ContainerID{Value: proto.String(a.containerID)},
 		},
 	}
 	if first && a.launch != nil {

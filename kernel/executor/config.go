@@ -29,6 +29,13 @@ const (
 	// EnvHTTPCommandExecutor is "1" in the environment of a command
 	// executor; without it `strata executor` is the default executor.
 	EnvHTTPCommandExecutor = "MESOS_HTTP_COMMAND_EXECUTOR"
+	// EnvAgentID and EnvContainerID name the agent and the executor's
+	// container; the SUBSCRIBED event says the same, and wins.
+	EnvAgentID     = "MESOS_AGENT_ID"
+	EnvContainerID = "MESOS_CONTAINER_ID"
+	// EnvPodmanSocket is the podman service's socket, which the agent gives
+	// the command executor of a task with a container image.
+	EnvPodmanSocket = "STRATA_PODMAN_SOCKET"
 
 	// EnvCodec selects the wire codec: "protobuf" (the default) or "json".
 	EnvCodec = "STRATA_EXECUTOR_CODEC"
@@ -119,6 +126,14 @@ type Config struct {
 	// Nil means this process's stdout and stderr, which the agent points at
 	// the sandbox files.
 	Stdout, Stderr io.Writer
+	// PodmanSocket is the podman service through which a command task with
+	// a container image runs; without it such a task fails.
+	PodmanSocket string
+	// AgentID and ContainerID label a task's podman container
+	// (strata.agent, strata.container) until SUBSCRIBED names them.
+	AgentID     string
+	ContainerID string
+
 	// Logger receives the executor's log; nil means slog.Default().
 	Logger *slog.Logger
 	// HTTPClient, if set, is used for all calls to the agent. It must not
@@ -196,6 +211,9 @@ func ConfigFromEnv(environ []string) (Config, error) {
 		AuthToken:     vars[EnvAuthenticationToken],
 		Env:           base,
 		Mode:          DefaultMode,
+		PodmanSocket:  strings.TrimSpace(vars[EnvPodmanSocket]),
+		AgentID:       vars[EnvAgentID],
+		ContainerID:   vars[EnvContainerID],
 	}
 	if strings.TrimSpace(vars[EnvHTTPCommandExecutor]) == "1" {
 		cfg.Mode = CommandMode

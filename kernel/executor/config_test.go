@@ -53,6 +53,15 @@ func TestConfigFromEnv(t *testing.T) {
 			check: func(t *testing.T, c Config) { eq(t, c.Mode, CommandMode) },
 		},
 		{
+			name: "image containers",
+			env:  baseEnv("MESOS_HTTP_COMMAND_EXECUTOR=1", "STRATA_PODMAN_SOCKET=/run/p.sock", "MESOS_AGENT_ID=a1", "MESOS_CONTAINER_ID=c1"),
+			check: func(t *testing.T, c Config) {
+				eq(t, c.PodmanSocket, "/run/p.sock")
+				eq(t, c.AgentID, "a1")
+				eq(t, c.ContainerID, "c1")
+			},
+		},
+		{
 			name:  "command executor flag not set",
 			env:   baseEnv("MESOS_HTTP_COMMAND_EXECUTOR=0"),
 			check: func(t *testing.T, c Config) { eq(t, c.Mode, DefaultMode) },

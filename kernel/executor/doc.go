@@ -30,7 +30,60 @@
 // terminal update (or, failing an acknowledgement, shortly afterwards).
 // Whatever is left of the task's process tree when the executor exits is
 // killed, as Mesos destroys the container of an executor that has exited. A
-// second LAUNCH fails its task; LAUNCH_GROUP shuts the executor down.
+// second LAUNCH fails its task; LAUNCH_GROUP shuts the executor down. A task
+// whose ContainerInfo has an image runs in a podman container instead (see
+// Image containers).
+//
+// # Image containers
+//
+// When the command executor's task has a ContainerInfo of type DOCKER with
+// docker.image, or of type MESOS with a docker mesos.image, it runs the task
+// the way mesos-docker-executor does, through the agent's podman service
+// (STRATA_PODMAN_SOCKET; package podman): the container is named
+// strata-<container id> (MESOS_CONTAINER_ID, or SUBSCRIBED's container_id)
+// and labelled strata.agent and strata.container, so the agent can find it.
+// The spec follows Mesos' docker containerizer (containerSpec): the image,
+// pulled when missing or with force_pull_image (a MESOS image that is not
+// cached); a shell command as /bin/sh -c VALUE replacing the entrypoint, the
+// argv form as VALUE and ARGUMENTS after the image's entrypoint (DOCKER) or
+// as the program and its argv (MESOS); CommandInfo.environment plus the
+// executor's HOST and PORT* variables, MESOS_SANDBOX=/mnt/mesos/sandbox (the
+// sandbox, bind-mounted), MESOS_CONTAINER_NAME, MESOS_TASK_ID and
+// MESOS_ALLOCATION_ROLE; CommandInfo.user (not the framework's user, which
+// images seldom have); the HOST network by default, BRIDGE (or USER) with
+// docker.port_mappings whose host ports must be among the task's ports;
+// host_path volumes (a relative host_path is in the sandbox, a relative
+// container_path under /mnt/mesos/sandbox), RO or RW; cpu shares (1024 per
+// cpu), a CFS quota from limits.cpus, and a memory limit from limits.mem or
+// the mem resource, at least 32 MB. docker.parameters, linux_info and
+// rlimit_info are ignored with a warning; privileged containers and volume
+// sources other than host paths fail the launch.
+//
+// The task gets TASK_STARTING, then, once the container runs, TASK_RUNNING
+// whose container_status has the executor's pid and the container's IP
+// addresses (the host's on the HOST network). The container's output goes to
+// the sandbox's stdout and stderr (podman's CopyLogs, which resumes where it
+// stopped), all of it before the terminal update: TASK_FINISHED for exit
+// code 0, TASK_FAILED "Container exited with status N" otherwise, TASK_FAILED
+// with REASON_CONTAINER_LIMITATION_MEMORY and "Memory limit exceeded:
+// Requested: …" when the kernel's OOM killer ended a process of the container
+// (whatever the exit code). The container is removed after the terminal
+// update, and when the executor exits with it still there. A failure to
+// connect, pull or create fails the task with REASON_CONTAINER_LAUNCH_FAILED
+// and podman's message, which names the image. A kill sends TASK_KILLING
+// (with the capability), then podman's stop: the stop signal (SIGTERM), and
+// SIGKILL after the grace period; TASK_KILLED follows the container's exit. A
+// kill while the image is being pulled cancels the start. COMMAND health
+// checks run inside the container (podman exec); HTTP and TCP checks connect
+// to the container's IP on a BRIDGE or USER network, to 127.0.0.1 on the
+// host network.
+//
+// The podman service is the agent's and restarts with it. While it does not
+// answer, the executor retries (connecting, waiting for the container,
+// copying its output, stopping it) with a backoff for up to the recovery
+// timeout rather than failing the task; the container runs on under its own
+// conmon meanwhile, so a checkpointing framework's image task survives an
+// agent restart.
 //
 // # Default executor
 //
@@ -108,7 +161,11 @@
 // Environment variables of type SECRET are skipped. The default executor's
 // tasks run in the executor's own container, not in isolated nested
 // containers: tasks asking for a container image fail (see above), and their
-// resources are accounted to the executor's container. For the command
-// executor, containers with images (a rootfs), capabilities and rlimits are
-// the containerizer's business, not this package's.
+// resources are accounted to the executor's container. Image containers
+// support neither APPC images, registry credentials, docker volumes nor a
+// hostname; an OOM kill that happens while the executor is not watching (it
+// was down) is reported as a plain exit; with the pid-namespace isolation of
+// the executor's own container the OOM watch does not work (podman's own
+// report is used). For process tasks of the command executor, capabilities
+// and rlimits are the containerizer's business, not this package's.
 package executor

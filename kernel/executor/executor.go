@@ -153,6 +153,9 @@ func (e *executor) cleanup() {
 	}
 	e.cancelFetches()
 	for _, t := range e.tasks {
+		if t.ctr != nil {
+			t.ctr.stopWatch()
+		}
 		if t.checker != nil {
 			t.checker.Stop()
 			t.checker = nil
@@ -168,6 +171,11 @@ func (e *executor) cleanup() {
 		}
 	}
 	e.bg.Wait()
+	for _, t := range e.tasks {
+		if t.ctr != nil {
+			e.cleanupContainer(t)
+		}
+	}
 }
 
 // post hands f to the event loop; it is dropped once the loop has ended.
@@ -569,7 +577,9 @@ func (e *executor) shutdown() {
 	e.shuttingDown = true
 	e.cancelFetches()
 	for _, t := range e.tasks {
-		if t.launched && !t.terminated {
+		// A container still being started is killed too (its start is
+		// cancelled).
+		if (t.launched || t.ctr != nil) && !t.terminated {
 			e.killTask(t, shutdownKillGrace(e.cfg.ShutdownGracePeriod))
 		}
 	}

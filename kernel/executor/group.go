@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"strata/kernel/containerizer"
 	"strata/kernel/executor/proc"
 	"strata/kernel/mesos/mesospb"
 )
@@ -178,9 +179,9 @@ func (e *executor) makeTaskDir(t *task) error {
 	if err := validTaskDirName(id); err != nil {
 		return err
 	}
-	if img := containerImage(t.info.GetContainer()); img != "" {
+	if img := containerizer.ImageOf(t.info.GetContainer()); img != nil {
 		return fmt.Errorf("task '%s' asks for the container image %s, and container images are not "+
-			"supported yet: the default executor runs its tasks in its own container, without images", id, img)
+			"supported in task groups: the default executor runs its tasks in its own container, without images", id, img)
 	}
 	if err := os.MkdirAll(t.dir, 0o755); err != nil {
 		return fmt.Errorf("create the sandbox of task '%s': %w", id, err)
@@ -237,24 +238,4 @@ func validTaskDirName(id string) error {
 		return fmt.Errorf("task id %q cannot name a sandbox directory", id)
 	}
 	return nil
-}
-
-// containerImage describes the image a task's ContainerInfo asks for, or
-// returns "" when it asks for none.
-func containerImage(ci *mesospb.ContainerInfo) string {
-	if ci == nil {
-		return ""
-	}
-	if ci.GetType() == mesospb.ContainerInfo_DOCKER || ci.GetDocker() != nil {
-		return fmt.Sprintf("'%s' (DOCKER container)", ci.GetDocker().GetImage())
-	}
-	img := ci.GetMesos().GetImage()
-	if img == nil {
-		return ""
-	}
-	name := img.GetDocker().GetName()
-	if img.GetType() == mesospb.Image_APPC {
-		name = img.GetAppc().GetName()
-	}
-	return fmt.Sprintf("'%s' (%v image)", name, img.GetType())
 }

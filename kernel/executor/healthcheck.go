@@ -103,6 +103,13 @@ func (e *executor) startHealthCheck(t *task) {
 		e.log.Error("Failed to create health checker", "task", t.id(), "err", err)
 		return
 	}
+	if c := t.ctr; c != nil {
+		// The check runs inside the container (podman exec), and HTTP and
+		// TCP checks reach it on its IP on a bridge network.
+		client, _ := c.leftover()
+		check.Runner = containerRunner{client: client, name: c.name}
+		check.Host = c.checkHost()
+	}
 	if check.Type == health.Command {
 		check.Output = e.cfg.Stderr
 		if t.group != nil {
@@ -111,10 +118,10 @@ func (e *executor) startHealthCheck(t *task) {
 		}
 	}
 	if p := hc.GetHttp().GetProtocol(); check.Type == health.HTTP && p == mesospb.NetworkInfo_IPv6 {
-		e.log.Warn("IPv6 health checks are not supported; checking 127.0.0.1")
+		e.log.Warn("IPv6 health checks are not supported; checking over IPv4")
 	}
 	if p := hc.GetTcp().GetProtocol(); check.Type == health.TCP && p == mesospb.NetworkInfo_IPv6 {
-		e.log.Warn("IPv6 health checks are not supported; checking 127.0.0.1")
+		e.log.Warn("IPv6 health checks are not supported; checking over IPv4")
 	}
 	checker, err := health.New(check, health.Options{
 		OnResult: func(healthy bool, failures int, msg string) {

@@ -91,6 +91,14 @@ func (e *executor) containerStatus(t *task) *mesospb.ContainerStatus {
 	case e.containerID != nil:
 		cs.ContainerId = proto.CloneOf(e.containerID)
 	}
+	if t != nil && t.ctr != nil {
+		// mesos-docker-executor reports the container's IP (docker
+		// inspect); one on the host network has none of its own.
+		if nis := t.ctr.networkInfos(); len(nis) > 0 {
+			cs.NetworkInfos = nis
+			return cs
+		}
+	}
 	if ni := networkInfo(e.hostIP); ni != nil {
 		cs.NetworkInfos = []*mesospb.NetworkInfo{ni}
 	}

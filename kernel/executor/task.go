@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"strata/kernel/containerizer"
 	"strata/kernel/executor/health"
 	"strata/kernel/executor/proc"
 	"strata/kernel/mesos/executorpb"
@@ -27,8 +28,11 @@ type task struct {
 	// task; until then the TaskInfo is sent again with SUBSCRIBE.
 	acknowledged bool
 
-	proc     *proc.Process
-	launched bool // the process was started
+	proc *proc.Process
+	// ctr is the podman container of a command task with an image (the
+	// command executor runs it instead of a process).
+	ctr      *containerRun
+	launched bool // the process (or container) was started
 	// terminated is set once the process was reaped, or the launch failed:
 	// the terminal update has been created.
 	terminated bool
@@ -93,6 +97,10 @@ func (e *executor) launch(info *mesospb.TaskInfo) {
 	t := &task{info: info, dir: e.cfg.Sandbox}
 	e.tasks = append(e.tasks, t)
 	e.forward(t, e.newStatus(info.GetTaskId(), mesospb.TaskState_TASK_STARTING))
+	if img := containerizer.ImageOf(info.GetContainer()); img != nil {
+		e.launchContainer(t, img)
+		return
+	}
 
 	spec, err := e.commandSpec(info, taskPlace{dir: e.cfg.Sandbox, stdout: e.cfg.Stdout, stderr: e.cfg.Stderr})
 	if err != nil {
@@ -137,15 +145,19 @@ func (e *executor) running(t *task) {
 	e.startHealthCheck(t)
 }
 
-// launchFailed fails a task whose command could not be started.
+// launchFailed fails a task whose command (or container) could not be
+// started.
 func (e *executor) launchFailed(t *task, err error) {
 	reason := mesospb.TaskStatus_REASON_COMMAND_EXECUTOR_FAILED
-	if t.group != nil {
+	if t.group != nil || t.ctr != nil {
 		reason = mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED
 	}
 	e.stopHelpers(t)
 	t.terminated = true
 	msg := "Failed to launch task: " + err.Error()
+	if t.ctr != nil {
+		msg = "Failed to launch container: " + err.Error()
+	}
 	e.log.Error(msg, "task", t.id())
 	st := e.newStatus(t.info.GetTaskId(), mesospb.TaskState_TASK_FAILED)
 	st.Message = &msg
@@ -196,6 +208,10 @@ func (e *executor) killRequested(k *executorpb.Event_Kill) {
 // killTask starts killing the task's process tree: SIGTERM now, SIGKILL
 // after grace. A second kill can only bring the SIGKILL forward.
 func (e *executor) killTask(t *task, grace time.Duration) {
+	if t.ctr != nil {
+		e.killContainer(t, grace)
+		return
+	}
 	if t.terminated || !t.launched {
 		return
 	}

@@ -50,12 +50,12 @@ func (c *Containerizer) cgroupLimits(resources []*mesospb.Resource, limits map[s
 	return l
 }
 
-// createCgroup creates the container's cgroup and moves pid into it.
-func (c *Containerizer) createCgroup(id string, pid int, cfg containerizer.ContainerConfig) error {
-	if c.cfg.Cgroups == nil {
-		return nil
-	}
-	if err := c.cfg.Cgroups.Create(id, c.cgroupLimits(cfg.Resources, cfg.Limits)); err != nil {
+// createCgroup creates cgroup id with limits and moves pid into it. Moving a
+// process is the slow part on v1 (every write to cgroup.procs waits for an
+// RCU grace period, once per hierarchy: 10 to 20 ms in all), which is why
+// standbys get their cgroup when they start rather than at launch.
+func (c *Containerizer) createCgroup(id string, pid int, l cgroups.Limits) error {
+	if err := c.cfg.Cgroups.Create(id, l); err != nil {
 		return err
 	}
 	if err := c.cfg.Cgroups.Add(id, pid); err != nil {
@@ -69,10 +69,10 @@ func (c *Containerizer) createCgroup(id string, pid int, cfg containerizer.Conta
 // it has one, else its session and the descendants found through /proc.
 func (c *Containerizer) kill(ct *container) error {
 	c.mu.Lock()
-	id, pid, start, cg := ct.id, ct.pid, ct.start, ct.cgroup
+	pid, start, cgid := ct.pid, ct.start, ct.cgroupID
 	c.mu.Unlock()
-	if cg && c.cfg.Cgroups != nil {
-		err := c.cfg.Cgroups.Kill(id)
+	if cgid != "" && c.cfg.Cgroups != nil {
+		err := c.cfg.Cgroups.Kill(cgid)
 		// The session too: a process that was never moved into the cgroup
 		// (it was forked before the executor was) is still in it.
 		if serr := killSession(pid, start); err == nil {
@@ -86,13 +86,13 @@ func (c *Containerizer) kill(ct *container) error {
 // removeCgroup kills what is left of the container's cgroup and removes it.
 func (c *Containerizer) removeCgroup(ct *container) {
 	c.mu.Lock()
-	id, cg := ct.id, ct.cgroup
+	id, cgid := ct.id, ct.cgroupID
 	c.mu.Unlock()
-	if !cg || c.cfg.Cgroups == nil || id == "" {
+	if cgid == "" || c.cfg.Cgroups == nil {
 		return
 	}
-	if err := c.cfg.Cgroups.Destroy(id); err != nil {
-		c.log.Warn("remove container cgroup", "container", id, "error", err)
+	if err := c.cfg.Cgroups.Destroy(cgid); err != nil {
+		c.log.Warn("remove container cgroup", "container", id, "cgroup", cgid, "error", err)
 	}
 }
 
@@ -102,7 +102,7 @@ func (c *Containerizer) removeCgroup(ct *container) {
 // destroyed; its Termination then says FAILED with the limitation's reason.
 func (c *Containerizer) superviseLimits(ct *container) {
 	c.mu.Lock()
-	id, cg := ct.id, ct.cgroup
+	id, cgid := ct.id, ct.cgroupID
 	c.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -114,8 +114,8 @@ func (c *Containerizer) superviseLimits(ct *container) {
 		cancel()
 	}()
 	var ooms <-chan cgroups.OOM
-	if cg && c.cfg.Cgroups != nil {
-		ch, err := c.cfg.Cgroups.WatchOOM(ctx, id, oomPollInterval)
+	if cgid != "" && c.cfg.Cgroups != nil {
+		ch, err := c.cfg.Cgroups.WatchOOM(ctx, cgid, oomPollInterval)
 		if err != nil {
 			c.log.Warn("cannot watch the container for OOM kills", "container", id, "error", err)
 		} else {
@@ -222,12 +222,12 @@ func (c *Containerizer) Limitation(id string) *containerizer.Termination {
 		return nil
 	}
 	c.mu.Lock()
-	lim, cg := ct.limitation, ct.cgroup
+	lim, cgid := ct.limitation, ct.cgroupID
 	c.mu.Unlock()
-	if lim != nil || !cg || c.cfg.Cgroups == nil {
+	if lim != nil || cgid == "" || c.cfg.Cgroups == nil {
 		return lim
 	}
-	o, err := c.cfg.Cgroups.OOMState(id)
+	o, err := c.cfg.Cgroups.OOMState(cgid)
 	if err != nil || o.Kills == 0 {
 		return nil
 	}
@@ -247,9 +247,9 @@ func formatBytes(b uint64) string {
 	return fmt.Sprintf("%dB", b)
 }
 
-// cgroupUsage fills stats from the container's cgroup.
-func (c *Containerizer) cgroupUsage(id string, stats *mesospb.ResourceStatistics) error {
-	s, err := c.cfg.Cgroups.Stats(id)
+// cgroupUsage fills stats from cgroup cgid.
+func (c *Containerizer) cgroupUsage(cgid string, stats *mesospb.ResourceStatistics) error {
+	s, err := c.cfg.Cgroups.Stats(cgid)
 	if err != nil {
 		return err
 	}
@@ -281,12 +281,12 @@ func (c *Containerizer) KillAllButExecutor(id string) error {
 		return err
 	}
 	c.mu.Lock()
-	pid, cg, ended := ct.pid, ct.cgroup, ct.term != nil
+	pid, cgid, ended := ct.pid, ct.cgroupID, ct.term != nil
 	c.mu.Unlock()
-	if !cg || ended || c.cfg.Cgroups == nil {
+	if cgid == "" || ended || c.cfg.Cgroups == nil {
 		return nil
 	}
-	if err := c.cfg.Cgroups.KillExcept(id, pid); err != nil {
+	if err := c.cfg.Cgroups.KillExcept(cgid, pid); err != nil {
 		return fmt.Errorf("posix: %w", err)
 	}
 	return nil

@@ -14,8 +14,10 @@
 // weight and optional CFS quota, memory request and limit, pids) and given
 // its rlimits, so nothing of the container ever runs outside them. The
 // launch then makes mounts private, binds the sandbox's tmp directory on
-// /tmp (keeping the sandbox reachable at its host path), mounts /proc for a
-// PID namespace, switches to the container's user, and goes on (or execs).
+// /tmp (keeping the sandbox, and the directories of Config.Keep such as the
+// agent's podman socket directory, reachable at their host paths), mounts
+// /proc for a PID namespace, switches to the container's user, and goes on
+// (or execs).
 // Standbys of the agent's pool are started the same way, as root, so one
 // pool serves every user.
 //

@@ -15,7 +15,7 @@ import (
 // hands the container's program, sandbox, environment and user.
 func (c *Containerizer) launchIsolated(ctx context.Context, cfg containerizer.ContainerConfig) (*containerizer.Launched, error) {
 	first, exec := c.initCommand(cfg.Command)
-	s, err := c.StartStandby(first, "")
+	s, err := c.startStandby(first, "", cfg.ID)
 	if err != nil {
 		return nil, fmt.Errorf("posix: launch %s: %w", cfg.ID, err)
 	}
@@ -52,7 +52,7 @@ func (c *Containerizer) isolation(cfg containerizer.ContainerConfig) (*standby.M
 	if !c.namespaces() {
 		return nil, nil, nil
 	}
-	mounts := &standby.Mounts{PrivateTmp: filepath.Join(cfg.Directory, "tmp"), Proc: c.cfg.PIDNamespace}
+	mounts := &standby.Mounts{PrivateTmp: filepath.Join(cfg.Directory, "tmp"), Proc: c.cfg.PIDNamespace, Keep: c.cfg.Keep}
 	if cfg.User == "" {
 		return mounts, nil, nil
 	}

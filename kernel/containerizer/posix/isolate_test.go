@@ -356,3 +356,45 @@ func TestIsolatedPIDNamespace(t *testing.T) {
 		t.Fatalf("Isolation() = %q", c.Isolation())
 	}
 }
+
+// TestIsolatedStandbyJoinsItsCgroupEarly launches a container with a standby
+// started ahead of demand: it was moved into a cgroup of its own when it
+// started, and the launch gives that cgroup the container's limits.
+func TestIsolatedStandbyJoinsItsCgroupEarly(t *testing.T) {
+	c, dir := newIsolated(t, nil)
+	ctx := ctxT(t)
+	cmd := containerizer.Command{Path: c.cfg.Init, Args: []string{c.cfg.Init, "report"}, Env: []string{}}
+	s, err := c.StartStandby(cmd, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("standby not ready")
+	}
+	ids, _ := c.cfg.Cgroups.List()
+	if len(ids) != 1 || !strings.HasPrefix(ids[0], "standby-") {
+		t.Fatalf("cgroups before the launch: %v", ids)
+	}
+	sb := sandbox(t, dir, "early")
+	cfg := containerizer.ContainerConfig{ID: "early", Directory: sb, Command: cmd,
+		Resources: []*mesospb.Resource{scalar("cpus", 0.25), scalar("mem", 48)}}
+	if _, err := c.LaunchStandby(ctx, s, cfg); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Usage(ctx, "early")
+	if err == nil && st.GetMemLimitBytes() != 48<<20 {
+		t.Fatalf("memory limit after launch = %d", st.GetMemLimitBytes())
+	}
+	if _, err := c.Wait(ctx, "early"); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := os.ReadFile(filepath.Join(sb, "stdout"))
+	if !strings.Contains(string(out), ":memory:/"+c.cfg.Cgroups.Root()+"/"+ids[0]+"\n") {
+		t.Fatalf("stdout = %q", out)
+	}
+	if left, _ := c.cfg.Cgroups.List(); len(left) != 0 {
+		t.Fatalf("cgroups left: %v", left)
+	}
+}

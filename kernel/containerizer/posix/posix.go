@@ -47,6 +47,11 @@ type Config struct {
 	// /proc shows only the container, and when the executor exits the
 	// kernel kills everything left in the container.
 	PIDNamespace bool
+	// Keep lists host directories that stay visible at their path inside
+	// every container's mount namespace even when they lie under /tmp,
+	// which the private /tmp covers (with Namespaces): the directory of the
+	// agent's podman socket, which command executors of image tasks use.
+	Keep []string
 	// Cgroups, when set, gives every container a cgroup of its own under the
 	// agent's root: limits, accounting, OOM detection and a kill that
 	// nothing escapes. It needs root and Init (the container's first process
@@ -92,8 +97,10 @@ type container struct {
 	term     *containerizer.Termination
 	destroy  bool
 	launched time.Time
-	// cgroup is set when the container has a cgroup of its own.
-	cgroup bool
+	// cgroupID names the container's cgroup under the agent's root ("" for
+	// none): the container id, or the name the cgroup got when the
+	// container's process was started as a standby ahead of demand.
+	cgroupID string
 	// limitation, when set, is the limit the container hit, which is why
 	// it was destroyed.
 	limitation *containerizer.Termination
@@ -363,10 +370,11 @@ func (c *Containerizer) finish(ct *container, term *containerizer.Termination) {
 	// An OOM kill that ended the container before the watcher saw it is
 	// still a limitation: read the counter before the cgroup goes.
 	c.mu.Lock()
-	id, checkOOM := ct.id, ct.limitation == nil && ct.cgroup && c.cfg.Cgroups != nil
+	id, cgid := ct.id, ct.cgroupID
+	checkOOM := ct.limitation == nil && cgid != "" && c.cfg.Cgroups != nil
 	c.mu.Unlock()
 	if checkOOM {
-		if o, err := c.cfg.Cgroups.OOMState(id); err == nil && o.Kills > 0 {
+		if o, err := c.cfg.Cgroups.OOMState(cgid); err == nil && o.Kills > 0 {
 			c.mu.Lock()
 			if ct.limitation == nil {
 				ct.limitation = memoryLimitation(o)
@@ -458,10 +466,10 @@ func (c *Containerizer) Update(ctx context.Context, id string, resources []*meso
 	changed := ct.cpus != cpus || ct.memMB != memMB || ct.diskMB != diskMB
 	ct.cpus, ct.memMB, ct.diskMB = cpus, memMB, diskMB
 	running := ct.term == nil
-	cg := ct.cgroup
+	cgid := ct.cgroupID
 	c.mu.Unlock()
-	if running && cg && c.cfg.Cgroups != nil {
-		if err := c.cfg.Cgroups.Update(id, c.cgroupLimits(resources, limits)); err != nil {
+	if running && cgid != "" && c.cfg.Cgroups != nil {
+		if err := c.cfg.Cgroups.Update(cgid, c.cgroupLimits(resources, limits)); err != nil {
 			return fmt.Errorf("posix: update %s: %w", id, err)
 		}
 	}

@@ -26,8 +26,9 @@ type stateFile struct {
 	Cpus      float64 `json:"cpus"`
 	MemMB     float64 `json:"mem_mb"`
 	DiskMB    float64 `json:"disk_mb,omitempty"`
-	// Cgroup is set when the container has a cgroup of its own.
-	Cgroup bool `json:"cgroup,omitempty"`
+	// CgroupID names the container's cgroup under the agent's root ("":
+	// none).
+	CgroupID string `json:"cgroup_id,omitempty"`
 }
 
 func (c *Containerizer) statePath(id string) string {
@@ -38,7 +39,7 @@ func (c *Containerizer) writeState(ct *container) error {
 	c.mu.Lock()
 	st := stateFile{
 		ID: ct.id, Pid: ct.pid, StartTime: ct.start, BootID: c.boot,
-		Directory: ct.dir, Cpus: ct.cpus, MemMB: ct.memMB, DiskMB: ct.diskMB, Cgroup: ct.cgroup,
+		Directory: ct.dir, Cpus: ct.cpus, MemMB: ct.memMB, DiskMB: ct.diskMB, CgroupID: ct.cgroupID,
 	}
 	c.mu.Unlock()
 	b, err := json.Marshal(st)
@@ -92,7 +93,7 @@ func (c *Containerizer) Recover(ctx context.Context, known []string) (*container
 		if !want[st.ID] {
 			if sameBoot && st.Pid > 1 {
 				c.log.Info("destroying orphan container", "container", st.ID, "pid", st.Pid)
-				orphan := &container{id: st.ID, pid: st.Pid, start: st.StartTime, cgroup: st.Cgroup}
+				orphan := &container{id: st.ID, pid: st.Pid, start: st.StartTime, cgroupID: st.CgroupID}
 				if err := c.kill(orphan); err != nil {
 					c.log.Warn("destroy orphan", "container", st.ID, "error", err)
 				}
@@ -109,7 +110,7 @@ func (c *Containerizer) Recover(ctx context.Context, known []string) (*container
 			continue
 		}
 		ct := &container{id: st.ID, pid: st.Pid, start: st.StartTime, dir: st.Directory,
-			cpus: st.Cpus, memMB: st.MemMB, diskMB: st.DiskMB, cgroup: st.Cgroup && c.cfg.Cgroups != nil,
+			cpus: st.Cpus, memMB: st.MemMB, diskMB: st.DiskMB, cgroupID: cgroupIf(st.CgroupID, c.cfg.Cgroups != nil),
 			done: make(chan struct{})}
 		c.containers[st.ID] = ct
 		c.mu.Unlock()
@@ -133,7 +134,7 @@ func (c *Containerizer) Recover(ctx context.Context, known []string) (*container
 			res.Missing = append(res.Missing, id)
 		}
 	}
-	c.removeOrphanCgroups(found, res)
+	c.removeOrphanCgroups(res)
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("posix: recover: %w", err)
 	}
@@ -195,7 +196,7 @@ func (c *Containerizer) watch(ct *container) {
 // removeOrphanCgroups destroys the cgroups under the agent's root that no
 // recovered container owns (left by a crash between creating a cgroup and
 // writing the state file, or by a container whose state was lost).
-func (c *Containerizer) removeOrphanCgroups(recovered map[string]bool, res *containerizer.RecoverResult) {
+func (c *Containerizer) removeOrphanCgroups(res *containerizer.RecoverResult) {
 	if c.cfg.Cgroups == nil {
 		return
 	}
@@ -204,14 +205,16 @@ func (c *Containerizer) removeOrphanCgroups(recovered map[string]bool, res *cont
 		c.log.Warn("list container cgroups", "error", err)
 		return
 	}
-	for _, id := range ids {
-		if recovered[id] {
-			continue
+	owned := make(map[string]bool)
+	c.mu.Lock()
+	for _, ct := range c.containers {
+		if ct.cgroupID != "" {
+			owned[ct.cgroupID] = true
 		}
-		c.mu.Lock()
-		_, live := c.containers[id]
-		c.mu.Unlock()
-		if live {
+	}
+	c.mu.Unlock()
+	for _, id := range ids {
+		if owned[id] {
 			continue
 		}
 		c.log.Info("destroying orphan cgroup", "container", id)
@@ -223,4 +226,12 @@ func (c *Containerizer) removeOrphanCgroups(recovered map[string]bool, res *cont
 			res.Orphans = append(res.Orphans, id)
 		}
 	}
+}
+
+// cgroupIf returns id when the containerizer has cgroups, else "".
+func cgroupIf(id string, have bool) string {
+	if !have {
+		return ""
+	}
+	return id
 }

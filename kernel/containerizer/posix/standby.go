@@ -12,7 +12,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
+
 	"strata/kernel/containerizer"
+	"strata/kernel/containerizer/cgroups"
 	"strata/kernel/containerizer/standby"
 )
 
@@ -78,6 +81,12 @@ func (s *Standby) Discard() {
 // /dev/null and its standard error the agent's, until its launch. cmd must
 // be a program that calls standby.Await.
 func (c *Containerizer) StartStandby(cmd containerizer.Command, user string) (*Standby, error) {
+	return c.startStandby(cmd, user, "")
+}
+
+// startStandby starts a standby; with cgroups it gets cgroup cgid at once
+// ("" names one "standby-<uuid>").
+func (c *Containerizer) startStandby(cmd containerizer.Command, user, cgid string) (*Standby, error) {
 	if cmd.Path == "" {
 		return nil, errors.New("posix: standby: empty command")
 	}
@@ -125,6 +134,21 @@ func (c *Containerizer) StartStandby(cmd containerizer.Command, user string) (*S
 		start = st.start
 	}
 	ct := &container{pid: ec.Process.Pid, start: start, done: make(chan struct{})}
+	if c.isolating() && c.cfg.Cgroups != nil {
+		// Moving a process into a cgroup is slow on v1; a standby pays for
+		// it now, ahead of demand, in a cgroup of its own that becomes its
+		// container's (with the container's limits) at launch.
+		if cgid == "" {
+			cgid = "standby-" + uuid.NewString()
+		}
+		if err := c.createCgroup(cgid, ct.pid, cgroups.Limits{CPUs: 1}); err != nil {
+			conn.Close()
+			_ = killSession(ct.pid, ct.start)
+			_ = ec.Wait()
+			return nil, fmt.Errorf("posix: standby: %w", err)
+		}
+		ct.cgroupID = cgid
+	}
 	s := &Standby{c: c, ct: ct, path: cmd.Path, args: args, user: user, conn: conn}
 	go c.reap(ct, ec)
 	c.log.Debug("standby started", "pid", ct.pid, "user", user)
@@ -225,16 +249,26 @@ func (c *Containerizer) launchStandby(ctx context.Context, s *Standby, cfg conta
 	if err := applyRLimits(s.ct.pid, cfg.Container.GetRlimitInfo()); err != nil {
 		return fail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
 	}
-	if c.isolating() {
-		if err := c.createCgroup(cfg.ID, s.ct.pid, cfg); err != nil {
-			return fail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
+	if c.isolating() && c.cfg.Cgroups != nil {
+		// A standby sits in its cgroup already (see StartStandby): the
+		// launch only sets the container's limits. (A failed launch leaves
+		// the cgroup to the reaper, which removes it with the process.)
+		l := c.cgroupLimits(cfg.Resources, cfg.Limits)
+		c.mu.Lock()
+		cgid := s.ct.cgroupID
+		c.mu.Unlock()
+		if cgid != "" {
+			if err := c.cfg.Cgroups.Update(cgid, l); err != nil {
+				return fail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
+			}
+		} else {
+			if err := c.createCgroup(cfg.ID, s.ct.pid, l); err != nil {
+				return fail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
+			}
+			c.mu.Lock()
+			s.ct.cgroupID = cfg.ID
+			c.mu.Unlock()
 		}
-	}
-	cgroupFail := func(err error) (*containerizer.Launched, error) {
-		if c.isolating() && c.cfg.Cgroups != nil {
-			_ = c.cfg.Cgroups.Destroy(cfg.ID)
-		}
-		return fail(err)
 	}
 	env := cfg.Command.Env
 	if env == nil {
@@ -243,7 +277,7 @@ func (c *Containerizer) launchStandby(ctx context.Context, s *Standby, cfg conta
 	launch := standby.Launch{Dir: cfg.Directory, Env: env, Stdout: files[0], Stderr: files[1],
 		Mounts: mounts, User: cred, Exec: exec}
 	if err := s.conn.Send(launch); err != nil {
-		return cgroupFail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
+		return fail(fmt.Errorf("posix: launch %s: %w", cfg.ID, err))
 	}
 	s.conn.Close()
 
@@ -255,7 +289,6 @@ func (c *Containerizer) launchStandby(ctx context.Context, s *Standby, cfg conta
 	ct.memMB = containerizer.ScalarResource(cfg.Resources, "mem")
 	ct.diskMB = containerizer.ScalarResource(cfg.Resources, "disk")
 	ct.launched = time.Now()
-	ct.cgroup = c.isolating() && c.cfg.Cgroups != nil
 	c.containers[cfg.ID] = ct
 	c.mu.Unlock()
 	if err := c.writeState(ct); err != nil {

@@ -26,7 +26,7 @@ func (c *Containerizer) Usage(ctx context.Context, id string) (*mesospb.Resource
 		Timestamp: proto.Float64(float64(time.Now().UnixNano()) / 1e9),
 	}
 	c.mu.Lock()
-	cpus, memMB, pid, start, cg := ct.cpus, ct.memMB, ct.pid, ct.start, ct.cgroup
+	cpus, memMB, pid, start, cgid := ct.cpus, ct.memMB, ct.pid, ct.start, ct.cgroupID
 	c.mu.Unlock()
 	if cpus > 0 {
 		stats.CpusLimit = proto.Float64(cpus)
@@ -34,7 +34,7 @@ func (c *Containerizer) Usage(ctx context.Context, id string) (*mesospb.Resource
 	if memMB > 0 {
 		stats.MemLimitBytes = proto.Uint64(uint64(memMB * 1024 * 1024))
 	}
-	if cg && c.cfg.Cgroups != nil {
+	if cgid != "" && c.cfg.Cgroups != nil {
 		running := true
 		select {
 		case <-ct.done:
@@ -42,7 +42,7 @@ func (c *Containerizer) Usage(ctx context.Context, id string) (*mesospb.Resource
 		default:
 		}
 		if running {
-			if err := c.cgroupUsage(id, stats); err != nil {
+			if err := c.cgroupUsage(cgid, stats); err != nil {
 				return nil, fmt.Errorf("posix: usage of %s: %w", id, err)
 			}
 		}

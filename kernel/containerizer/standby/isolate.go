@@ -1,6 +1,7 @@
 package standby
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,10 +12,11 @@ import (
 )
 
 // mount sets up the container's mount namespace: nothing it mounts may
-// propagate back to the host, then the private /tmp and /proc. keep is a
-// host directory (the sandbox) that must stay visible at its path even when
-// it lies under /tmp: it is bound again inside the private /tmp.
-func mount(m Mounts, keep string) error {
+// propagate back to the host, then the private /tmp and /proc. dir is a host
+// directory (the sandbox) that must stay visible at its path even when it
+// lies under /tmp: it is bound again inside the private /tmp, as are the
+// directories of m.Keep that exist.
+func mount(m Mounts, dir string) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("standby: make mounts private: %w", err)
 	}
@@ -26,26 +28,41 @@ func mount(m Mounts, keep string) error {
 		if err := os.Chmod(m.PrivateTmp, 0o1777|os.ModeSticky); err != nil {
 			return fmt.Errorf("standby: private /tmp: %w", err)
 		}
-		var kept *os.File
-		if rel, ok := underTmp(keep); ok {
-			f, err := os.OpenFile(keep, unix.O_PATH|unix.O_DIRECTORY, 0)
+		// Open what must stay visible before /tmp is covered: the open
+		// descriptors reach the host directories afterwards.
+		type kept struct {
+			f    *os.File
+			path string
+		}
+		var keep []kept
+		defer func() {
+			for _, k := range keep {
+				k.f.Close()
+			}
+		}()
+		for i, p := range append([]string{dir}, m.Keep...) {
+			if _, ok := underTmp(p); !ok {
+				continue
+			}
+			f, err := os.OpenFile(p, unix.O_PATH|unix.O_DIRECTORY, 0)
 			if err != nil {
+				if i > 0 && errors.Is(err, os.ErrNotExist) {
+					continue
+				}
 				return fmt.Errorf("standby: private /tmp: %w", err)
 			}
-			defer f.Close()
-			kept = f
-			keep = filepath.Join("/tmp", rel)
+			keep = append(keep, kept{f: f, path: filepath.Clean(p)})
 		}
 		if err := unix.Mount(m.PrivateTmp, "/tmp", "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("standby: bind %s on /tmp: %w", m.PrivateTmp, err)
 		}
-		if kept != nil {
-			if err := os.MkdirAll(keep, 0o755); err != nil {
+		for _, k := range keep {
+			if err := os.MkdirAll(k.path, 0o755); err != nil {
 				return fmt.Errorf("standby: private /tmp: %w", err)
 			}
-			src := fmt.Sprintf("/proc/self/fd/%d", kept.Fd())
-			if err := unix.Mount(src, keep, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-				return fmt.Errorf("standby: bind the sandbox on %s: %w", keep, err)
+			src := fmt.Sprintf("/proc/self/fd/%d", k.f.Fd())
+			if err := unix.Mount(src, k.path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+				return fmt.Errorf("standby: bind %s in the private /tmp: %w", k.path, err)
 			}
 		}
 	}

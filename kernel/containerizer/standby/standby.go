@@ -58,6 +58,11 @@ type Mounts struct {
 	// Proc mounts a new procfs on /proc, for a process that is the init of
 	// a PID namespace of its own.
 	Proc bool `json:"proc,omitempty"`
+	// Keep lists further host directories that stay visible at their path
+	// when they lie under /tmp (the sandbox, Launch.Dir, always does), such
+	// as the directory of the agent's podman socket. One that does not
+	// exist is skipped.
+	Keep []string `json:"keep,omitempty"`
 }
 
 // Credential is a user identity.

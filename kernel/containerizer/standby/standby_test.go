@@ -224,11 +224,18 @@ func TestLaunchIsolatedExec(t *testing.T) {
 	os.Chmod(dir, 0o755)
 	stdout, stderr := outputs(t, dir)
 	marker := "strata-standby-" + filepath.Base(dir)
+	// A kept directory (like the agent's podman socket directory) stays
+	// visible in the private /tmp; a missing one is skipped.
+	kept := t.TempDir()
+	if err := os.WriteFile(filepath.Join(kept, "kept.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	err = conn.Send(Launch{
-		Dir: dir, Env: []string{"PATH=/usr/bin:/bin", "MARK=" + marker}, Stdout: stdout, Stderr: stderr,
-		Mounts: &Mounts{PrivateTmp: filepath.Join(dir, "tmp")},
+		Dir: dir, Env: []string{"PATH=/usr/bin:/bin", "MARK=" + marker, "KEPT=" + kept}, Stdout: stdout, Stderr: stderr,
+		Mounts: &Mounts{PrivateTmp: filepath.Join(dir, "tmp"), Keep: []string{kept, filepath.Join(kept, "missing")}},
 		User:   &Credential{UID: 65534, GID: 65534},
-		Exec:   &Exec{Path: "sh", Args: []string{"sh", "-c", `id -u; id -g; touch /tmp/$MARK && ls /tmp && test -f "$PWD/stdout" && echo sandbox-visible`}},
+		Exec: &Exec{Path: "sh", Args: []string{"sh", "-c",
+			`id -u; id -g; touch /tmp/$MARK && ls /tmp && test -f "$KEPT/kept.txt" && test -f "$PWD/stdout" && echo sandbox-visible`}},
 	})
 	if err != nil {
 		t.Fatal(err)

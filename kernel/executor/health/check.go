@@ -1,6 +1,7 @@
 package health
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -73,6 +74,10 @@ type Check struct {
 	Env     []string
 	Dir     string
 	Output  io.Writer
+	// Runner, if set, runs the command instead of a local process: inside
+	// the task's container, for a task that runs in one. Dir is then not
+	// used.
+	Runner CommandRunner
 
 	// HTTP checks: GET HTTPScheme://127.0.0.1:Port HTTPPath. HTTPScheme is
 	// "http" (default) or "https"; HTTPPath, if set, starts with '/'.
@@ -81,8 +86,11 @@ type Check struct {
 	HTTPPath   string
 	Statuses   []uint32
 
-	// Port is the port for HTTP and TCP checks.
+	// Port is the port for HTTP and TCP checks; Host the address they
+	// connect to, 127.0.0.1 when empty (a task on a bridge network is
+	// checked on its container's IP).
 	Port uint32
+	Host string
 
 	// Delay before the first check; Interval between the end of one check
 	// and the start of the next; Timeout of one check (zero: none);
@@ -99,6 +107,16 @@ type Check struct {
 	// Explicit lists the timing fields given explicitly. Defaults replaces
 	// the others with the Mesos defaults.
 	Explicit Fields
+}
+
+// CommandRunner runs a COMMAND check's command somewhere else than in a
+// local process, such as inside a container. argv is the whole command
+// (["/bin/sh", "-c", COMMAND] for a shell command), env is Check.Env, and
+// the command's output goes to output (which may be nil). It returns the
+// command's exit code, or an error when the command could not be run or ctx
+// ended first.
+type CommandRunner interface {
+	RunCommand(ctx context.Context, argv, env []string, output io.Writer) (exitCode int, err error)
 }
 
 // Defaults returns a copy of c with the Mesos defaults applied to every

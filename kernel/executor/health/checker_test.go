@@ -2,13 +2,17 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -484,5 +488,83 @@ func TestContextCancelStops(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if requests.Load() != reqs {
 		t.Fatal("checker kept running after its context was cancelled")
+	}
+}
+
+// localRunner runs a Runner's commands as local processes, recording argv.
+type localRunner struct {
+	mu    sync.Mutex
+	argvs [][]string
+}
+
+func (r *localRunner) RunCommand(ctx context.Context, argv, env []string, output io.Writer) (int, error) {
+	r.mu.Lock()
+	r.argvs = append(r.argvs, argv)
+	r.mu.Unlock()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = output, output
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ctx.Err() == nil {
+		return ee.ExitCode(), nil
+	}
+	return 0, err
+}
+
+// A Check with a Runner runs its command through it (inside a container,
+// for the executor): the shell form as /bin/sh -c, the argv form as the
+// program and the arguments after argv[0].
+func TestRunner(t *testing.T) {
+	tests := []struct {
+		name     string
+		check    Check
+		wantArgv []string
+		healthy  bool
+		msg      string
+	}{
+		{"shell", Check{Type: Command, Shell: true, Command: `[ "$V" = 1 ]`, Env: []string{"V=1"}},
+			[]string{"/bin/sh", "-c", `[ "$V" = 1 ]`}, true, ""},
+		{"argv", Check{Type: Command, Command: "/bin/sh", Args: []string{"sh", "-c", "exit 3"}},
+			[]string{"/bin/sh", "-c", "exit 3"}, false, "command exited with status 3"},
+		{"cannot run", Check{Type: Command, Command: "/no/such/program"},
+			[]string{"/no/such/program"}, false, "failed to run command"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &localRunner{}
+			tc.check.Runner = r
+			rec := newRecorder()
+			startChecker(t, fast(tc.check), rec.options())
+			got := rec.waitFor(t, 1)
+			if got[0].healthy != tc.healthy || !strings.Contains(got[0].msg, tc.msg) {
+				t.Fatalf("got healthy=%v %q, want healthy=%v %q", got[0].healthy, got[0].msg, tc.healthy, tc.msg)
+			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if len(r.argvs) == 0 || !slices.Equal(r.argvs[0], tc.wantArgv) {
+				t.Errorf("argv %q, want %q", r.argvs, tc.wantArgv)
+			}
+		})
+	}
+}
+
+// Host points HTTP and TCP checks at another address than 127.0.0.1 (a
+// container's IP).
+func TestHost(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatalf("no 127.0.0.2 on this host: %v", err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	port := uint32(ln.Addr().(*net.TCPAddr).Port)
+	for _, typ := range []Type{HTTP, TCP} {
+		rec := newRecorder()
+		startChecker(t, fast(Check{Type: typ, Port: port, Host: "127.0.0.2"}), rec.options())
+		if got := rec.waitFor(t, 1); !got[0].healthy {
+			t.Errorf("%v check of 127.0.0.2: %q", typ, got[0].msg)
+		}
 	}
 }

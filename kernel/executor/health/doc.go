@@ -27,7 +27,9 @@
 //     (once); checking goes on until Stop, as in Mesos, where the executor
 //     decides what to do with the kill request.
 //
-// Not done here: Mesos enters the task's network and mount namespaces to run
-// checks of containerized tasks; the caller is expected to run the Checker
-// where 127.0.0.1 and the command reach the task.
+// Containers: Mesos enters the task's network and mount namespaces to run
+// checks of containerized tasks. Here the caller gives a Check a Runner that
+// runs the command inside the container (podman exec) and a Host for HTTP
+// and TCP checks (the container's IP on a bridge network); without them the
+// check runs on this host against 127.0.0.1.
 package health

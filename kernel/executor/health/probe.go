@@ -48,6 +48,9 @@ func (c *Checker) timedOut(ctx context.Context, what string) error {
 }
 
 func (c *Checker) probeCommand(ctx context.Context) error {
+	if c.check.Runner != nil {
+		return c.probeRunner(ctx)
+	}
 	spec := proc.Spec{
 		Shell:   c.check.Shell,
 		Command: c.check.Command,
@@ -78,6 +81,37 @@ func (c *Checker) probeCommand(ctx context.Context) error {
 	return nil
 }
 
+// probeRunner runs the command through the check's Runner.
+func (c *Checker) probeRunner(ctx context.Context) error {
+	argv := []string{"/bin/sh", "-c", c.check.Command}
+	if !c.check.Shell {
+		argv = []string{c.check.Command}
+		if len(c.check.Args) > 1 {
+			argv = append(argv, c.check.Args[1:]...)
+		}
+	}
+	code, err := c.check.Runner.RunCommand(ctx, argv, c.check.Env, c.check.Output)
+	if err != nil {
+		if ctx.Err() != nil {
+			return c.timedOut(ctx, "command")
+		}
+		return fmt.Errorf("failed to run command: %w", err)
+	}
+	if code != 0 {
+		return fmt.Errorf("command exited with status %d", code)
+	}
+	return nil
+}
+
+// target is the host:port HTTP and TCP checks connect to.
+func (c *Checker) target() string {
+	h := c.check.Host
+	if h == "" {
+		h = host
+	}
+	return net.JoinHostPort(h, strconv.FormatUint(uint64(c.check.Port), 10))
+}
+
 func newHTTPClient() *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
@@ -93,7 +127,7 @@ func newHTTPClient() *http.Client {
 }
 
 func (c *Checker) probeHTTP(ctx context.Context) error {
-	url := c.check.HTTPScheme + "://" + net.JoinHostPort(host, strconv.FormatUint(uint64(c.check.Port), 10)) + c.check.HTTPPath
+	url := c.check.HTTPScheme + "://" + c.target() + c.check.HTTPPath
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("bad request for %s: %w", url, err)
@@ -129,7 +163,7 @@ func httpStatus(resp *http.Response) string {
 }
 
 func (c *Checker) probeTCP(ctx context.Context) error {
-	addr := net.JoinHostPort(host, strconv.FormatUint(uint64(c.check.Port), 10))
+	addr := c.target()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
