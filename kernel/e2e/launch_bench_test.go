@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"strata/kernel/agent"
+	"strata/kernel/agent/podmancz"
 	"strata/kernel/internal/podmantest"
 	"strata/kernel/master"
 	"strata/kernel/mesos/mesospb"
@@ -139,6 +140,12 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // default; executors are real `strata executor` processes.
 func launchCluster(b *testing.B) string {
 	ctx, cancel := context.WithCancel(context.Background())
+	workDir := b.TempDir()
+	// Image containers as `strata agent` has them by default: its own podman service.
+	images, err := podmancz.New(podmancz.Config{Mode: podmancz.ModeAuto, WorkDir: workDir})
+	if err != nil {
+		b.Fatal(err)
+	}
 	m, err := master.New(master.Config{IP: "127.0.0.1", WorkDir: b.TempDir()}, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -148,9 +155,9 @@ func launchCluster(b *testing.B) string {
 	go func() { defer close(masterDone); m.Serve(ctx, ready) }()
 	masterAddr := <-ready
 	a, err := agent.New(agent.Config{
-		WorkDir: b.TempDir(), IP: "127.0.0.1", Hostname: "127.0.0.1", Port: 0, Master: masterAddr,
+		WorkDir: workDir, IP: "127.0.0.1", Hostname: "127.0.0.1", Port: 0, Master: masterAddr,
 		Resources: "cpus:16;mem:16384;disk:10000;ports:[31000-32000]", Executable: strataBin, KillTasksOnExit: true,
-		StandbyExecutors: standbyExecutors(), Isolation: os.Getenv("STRATA_ISOLATION"),
+		StandbyExecutors: standbyExecutors(), Isolation: os.Getenv("STRATA_ISOLATION"), Images: images,
 	})
 	if err != nil {
 		b.Fatal(err)
