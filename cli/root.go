@@ -38,7 +38,8 @@ func newRootCommand() *cobra.Command {
 		Long: `Strata is a Mesos-compatible datacenter operating system in one binary.
 
 Run the whole platform on this machine:   strata dev
-Run the roles separately:                 strata master / strata agent --master HOST:PORT`,
+Run the roles separately:                 strata master / strata agent --master HOST:PORT
+Run the apps service (Marathon /v2 API):  strata apps --master HOST:PORT`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -53,6 +54,7 @@ Run the roles separately:                 strata master / strata agent --master 
 		newAgentCommand(),
 		newExecutorCommand(),
 		newDevCommand(),
+		newAppsCommand(),
 		newExecuteCommand(),
 		newContainerInitCommand(),
 	)

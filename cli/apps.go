@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"strata/services/apps"
+	"strata/services/apps/deploy"
+	"strata/services/apps/framework"
+)
+
+// appsFlags are the flags of `strata apps` (and the apps part of `strata dev`).
+type appsFlags struct {
+	frameworkName, user             string
+	failoverTimeout, deadline       time.Duration
+	reconcileInterval, launchTimout time.Duration
+	declineOfferDuration            time.Duration
+	maxVersions                     int
+}
+
+func (f *appsFlags) register(fs *pflag.FlagSet, prefix string) {
+	fs.StringVar(&f.frameworkName, prefix+"framework-name", framework.DefaultName,
+		`framework name registered with the master ("marathon" makes mesos-dns names such as web.marathon.mesos match DC/OS)`)
+	fs.StringVar(&f.user, prefix+"mesos-user", "", "user tasks run as unless the app sets user (default: root when run as root, else the current user)")
+	fs.DurationVar(&f.failoverTimeout, prefix+"failover-timeout", framework.DefaultFailoverTimeout,
+		"how long the master keeps the apps' tasks running while the apps service is away")
+	fs.DurationVar(&f.deadline, prefix+"deployment-progress-deadline", deploy.DefaultProgressDeadline,
+		"a deployment without progress for this long is FAILED with a reason (Marathon's never end); 0 keeps the default, negative disables it")
+	fs.DurationVar(&f.reconcileInterval, prefix+"reconciliation-interval", framework.DefaultReconcileInterval,
+		"period of task reconciliation with the master (it also runs at every (re)subscription)")
+	fs.DurationVar(&f.launchTimout, prefix+"task-launch-timeout", framework.DefaultLaunchTimeout,
+		"a launched task that is not running after this long is killed and replaced")
+	fs.DurationVar(&f.declineOfferDuration, prefix+"decline-offer-duration", framework.DefaultDeclineRefuse,
+		"how long offers nothing waits for are refused")
+	fs.IntVar(&f.maxVersions, prefix+"max-versions", 50, "versions kept per app (Marathon's zk_max_versions)")
+}
+
+func (f *appsFlags) config(masters []string, listen, workDir string, logger *slog.Logger) apps.Config {
+	return apps.Config{
+		Masters: masters, Listen: listen, WorkDir: workDir, FrameworkName: f.frameworkName, User: f.user,
+		FailoverTimeout: f.failoverTimeout, ProgressDeadline: f.deadline, ReconcileInterval: f.reconcileInterval,
+		LaunchTimeout: f.launchTimout, DeclineOfferDuration: f.declineOfferDuration, MaxVersions: f.maxVersions,
+		Logger: logger,
+	}
+}
+
+func splitMasters(s string) []string {
+	var out []string
+	for _, m := range strings.Split(s, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func newAppsCommand() *cobra.Command {
+	f := &appsFlags{}
+	var masterAddr, workDir, ip string
+	var port int
+	cmd := &cobra.Command{
+		Use:   "apps",
+		Short: "Run the apps service: long-running apps with Marathon's /v2 API",
+		Long: `Run the apps service, Strata's distributed init: a Mesos framework (registered as "marathon")
+that keeps long-running apps running, with the Marathon /v2 REST API on --port, so that Marathon
+clients and scripts work unchanged: apps (create, update, scale, restart, delete, versions,
+rollback), deployments (rolling restarts honouring upgradeStrategy), tasks, /v2/info, /ping and
+Prometheus /metrics.
+
+State (apps and their versions, instances, deployments, the framework id) is kept in an SQLite
+database under --work-dir; a restart loses nothing and kills nothing: the service reloads its
+state and reconciles with the master before it launches or kills anything.
+
+Deploy an app:
+  curl -X POST http://127.0.0.1:8080/v2/apps -H 'Content-Type: application/json' \
+    -d '{"id":"/hello","cmd":"python3 -m http.server $PORT0","instances":2,"cpus":0.1,"mem":64}'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			masters := splitMasters(masterAddr)
+			if len(masters) == 0 {
+				return fmt.Errorf("--master is required (host:port of the master, or a comma-separated list)")
+			}
+			abs, err := filepath.Abs(workDir)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(abs, 0o755); err != nil {
+				return fmt.Errorf("create work dir: %w", err)
+			}
+			svc, err := apps.New(f.config(masters, fmt.Sprintf("%s:%d", ip, port), abs, slog.Default()))
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			go func() {
+				select {
+				case <-svc.Ready():
+					fmt.Fprintf(cmd.ErrOrStderr(), "strata apps serving the Marathon API on http://%s, master %s\n", svc.Addr(), masterAddr)
+				case <-ctx.Done():
+				}
+			}()
+			return svc.Run(ctx)
+		},
+	}
+	f.register(cmd.Flags(), "")
+	cmd.Flags().StringVar(&masterAddr, "master", "", "master(s) to subscribe to: host:port, or a comma-separated list")
+	cmd.Flags().StringVar(&ip, "ip", "", "address the API listens on (default: all)")
+	cmd.Flags().IntVar(&port, "port", 8080, "port of the Marathon API (Marathon's default 8080)")
+	cmd.Flags().StringVar(&workDir, "work-dir", "/var/lib/strata/apps", "directory for the apps service's state (SQLite)")
+	return cmd
+}

@@ -1,0 +1,463 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"strata/services/apps/app"
+	"strata/services/apps/instance"
+)
+
+// Cluster is what the Manager needs from the framework.
+type Cluster interface {
+	SetApp(a *app.App, held bool, kill []string)
+	Hold(appID string, held bool)
+	RemoveApp(appID string)
+	Schedule(appID string, n int) error
+	Kill(taskIDs []string) []*instance.Instance
+	Instances(appID string) []*instance.Instance
+	Ready() bool
+}
+
+// Store persists what the Manager changes.
+type Store interface {
+	// Commit saves the apps in save (each as a new version), deletes the apps in del and saves
+	// the deployments, all in one transaction.
+	Commit(ctx context.Context, save []*app.App, del []string, deployments []*Deployment) error
+	// SaveDeployment saves one deployment's progress.
+	SaveDeployment(ctx context.Context, d *Deployment) error
+	AppVersions(ctx context.Context, id string) ([]string, error)
+	AppVersion(ctx context.Context, id, version string) (*app.App, error)
+}
+
+// Defaults.
+const (
+	DefaultProgressDeadline = 10 * time.Minute
+	DefaultTick             = 250 * time.Millisecond
+	finishedKept            = 50
+)
+
+// Config configures a Manager. Cluster and Store are required.
+type Config struct {
+	Cluster Cluster
+	Store   Store
+	// ProgressDeadline fails a deployment that makes no progress for this long (default 10
+	// minutes; negative: never).
+	ProgressDeadline time.Duration
+	Tick             time.Duration
+	Logger           *slog.Logger
+}
+
+// ChangeKind says what a Change does.
+type ChangeKind int
+
+// Change kinds.
+const (
+	// PutApp creates the app or replaces its definition.
+	PutApp ChangeKind = iota
+	// DeleteApp removes the app.
+	DeleteApp
+	// RestartApp replaces every instance of the app (a new version with the same definition).
+	RestartApp
+)
+
+// Change is one app's part of a deployment.
+type Change struct {
+	Kind ChangeKind
+	// App is the target definition of a PutApp: normalized and validated, with an absolute id.
+	App *app.App
+	// ID names the app of a DeleteApp or RestartApp.
+	ID string
+	// Create makes a PutApp fail with AppExistsError if the app exists (POST).
+	Create bool
+	// Kill names instances a PutApp that scales down kills (instead of the killSelection's).
+	Kill []string
+}
+
+func (c Change) appID() string {
+	if c.Kind == PutApp {
+		return c.App.ID
+	}
+	return c.ID
+}
+
+// Manager owns the app definitions and runs the deployments.
+type Manager struct {
+	cfg  Config
+	log  *slog.Logger
+	wake chan struct{}
+
+	mu       sync.Mutex
+	apps     map[string]*app.App
+	running  []*Deployment
+	finished map[string]*Deployment
+	order    []string // finished ids, oldest first
+	locks    map[string]string
+}
+
+// New returns a Manager.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Cluster == nil || cfg.Store == nil {
+		return nil, errors.New("deploy: Cluster and Store are required")
+	}
+	if cfg.ProgressDeadline == 0 {
+		cfg.ProgressDeadline = DefaultProgressDeadline
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = DefaultTick
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Manager{
+		cfg: cfg, log: cfg.Logger.With("component", "apps-deploy"), wake: make(chan struct{}, 1),
+		apps: map[string]*app.App{}, finished: map[string]*Deployment{}, locks: map[string]string{},
+	}, nil
+}
+
+// Load installs the stored apps and deployments (running ones resume) and hands the apps to
+// the cluster. Call it before Run.
+func (m *Manager) Load(apps []*app.App, deployments []*Deployment) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range apps {
+		m.apps[a.ID] = a
+	}
+	for _, d := range deployments {
+		if d.Status != StatusRunning {
+			m.remember(d)
+			continue
+		}
+		m.running = append(m.running, d)
+		for _, id := range d.AffectedApps {
+			m.locks[id] = d.ID
+		}
+	}
+	for id, a := range m.apps {
+		m.cfg.Cluster.SetApp(a, m.heldBy(id), nil)
+	}
+}
+
+// heldBy reports whether a running deployment restarts the app. m.mu is held.
+func (m *Manager) heldBy(appID string) bool {
+	if id, ok := m.locks[appID]; ok {
+		for _, d := range m.running {
+			if d.ID == id {
+				return d.restarts(appID)
+			}
+		}
+	}
+	return false
+}
+
+// Wake makes the Manager look at its deployments now (the framework calls it on changes).
+func (m *Manager) Wake() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Apps returns the current app definitions, by id.
+func (m *Manager) Apps() []*app.App {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*app.App, 0, len(m.apps))
+	for _, a := range m.apps {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// App returns one app's current definition (shared: do not modify it).
+func (m *Manager) App(id string) (*app.App, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.apps[id]
+	return a, ok
+}
+
+// Versions lists an app's stored versions, newest first.
+func (m *Manager) Versions(ctx context.Context, id string) ([]string, error) {
+	if _, ok := m.App(id); !ok {
+		return nil, &AppNotFoundError{ID: id}
+	}
+	return m.cfg.Store.AppVersions(ctx, id)
+}
+
+// Version returns the app as it was at a version.
+func (m *Manager) Version(ctx context.Context, id, version string) (*app.App, error) {
+	if _, ok := m.App(id); !ok {
+		return nil, &AppNotFoundError{ID: id}
+	}
+	return m.cfg.Store.AppVersion(ctx, id, version)
+}
+
+// Deployments returns the running deployments, oldest first.
+func (m *Manager) Deployments() []*Deployment {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*Deployment, 0, len(m.running))
+	for _, d := range m.running {
+		out = append(out, d.Clone())
+	}
+	return out
+}
+
+// Deployment returns a running or recently finished deployment.
+func (m *Manager) Deployment(id string) (*Deployment, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range m.running {
+		if d.ID == id {
+			return d.Clone(), true
+		}
+	}
+	if d, ok := m.finished[id]; ok {
+		return d.Clone(), true
+	}
+	return nil, false
+}
+
+// DeploymentsOf returns the ids of the running deployments that affect an app.
+func (m *Manager) DeploymentsOf(appID string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id, ok := m.locks[appID]; ok {
+		return []string{id}
+	}
+	return []string{}
+}
+
+// Deploy applies changes as one deployment. Changes to apps that running deployments hold
+// fail with *LockedError unless force, which cancels those deployments (without rollback).
+// It returns the deployment, which is already finished when nothing needs to run.
+func (m *Manager) Deploy(ctx context.Context, changes []Change, force bool) (*Deployment, error) {
+	m.mu.Lock()
+	defer m.Wake()
+	defer m.mu.Unlock()
+	return m.deploy(ctx, changes, force)
+}
+
+func (m *Manager) deploy(ctx context.Context, changes []Change, force bool) (*Deployment, error) {
+	now := time.Now().UTC()
+	d := &Deployment{
+		ID: uuid.NewString(), Status: StatusRunning, CreatedAt: now, UpdatedAt: now, LastProgressAt: now,
+		Targets: map[string]*app.App{}, Originals: map[string]*app.App{}, Kill: map[string][]string{},
+	}
+	// One version for the whole deployment, later than every affected app's.
+	d.Version = app.NextVersion(now, "")
+	for _, c := range changes {
+		if cur := m.apps[c.appID()]; cur != nil {
+			if v := app.NextVersion(now, cur.Version); v > d.Version {
+				d.Version = v
+			}
+		}
+	}
+	var ids []string
+	for _, c := range changes {
+		id := c.appID()
+		if _, dup := d.Originals[id]; dup || d.Targets[id] != nil {
+			return nil, fmt.Errorf("deploy: app %s changed twice in one deployment", id)
+		}
+		cur := m.apps[id]
+		if cur != nil {
+			d.Originals[id] = cur
+		}
+		switch c.Kind {
+		case PutApp:
+			if c.Create && cur != nil {
+				return nil, &AppExistsError{ID: id}
+			}
+			target := c.App.Clone()
+			if err := assignServicePorts(target, cur, m.apps); err != nil {
+				return nil, fmt.Errorf("deploy: app %s: %w", id, err)
+			}
+			target.SetVersion(d.Version, cur)
+			d.Targets[id] = target
+			if len(c.Kill) > 0 {
+				d.Kill[id] = append([]string(nil), c.Kill...)
+			}
+		case DeleteApp:
+			if cur == nil {
+				return nil, &AppNotFoundError{ID: id}
+			}
+		case RestartApp:
+			if cur == nil {
+				return nil, &AppNotFoundError{ID: id}
+			}
+			target := cur.Clone()
+			target.SetVersion(d.Version, nil) // a restart is a configuration change
+			d.Targets[id] = target
+		}
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	d.AffectedApps = ids
+
+	// Locks.
+	var conflicts []*Deployment
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if did, ok := m.locks[id]; ok && !seen[did] {
+			seen[did] = true
+			for _, r := range m.running {
+				if r.ID == did {
+					conflicts = append(conflicts, r)
+				}
+			}
+		}
+	}
+	if len(conflicts) > 0 && !force {
+		err := &LockedError{}
+		for _, c := range conflicts {
+			err.Deployments = append(err.Deployments, c.ID)
+		}
+		return nil, err
+	}
+
+	d.Steps = plan(ids, d.Originals, d.Targets, d.Kill)
+	if len(d.Steps) == 0 {
+		d.Status = StatusSuccess
+	} else {
+		d.CurrentStep = 1
+	}
+	var save []*app.App
+	var del []string
+	for _, id := range ids {
+		if t := d.Targets[id]; t != nil {
+			save = append(save, t)
+		} else {
+			del = append(del, id)
+		}
+	}
+	persist := []*Deployment{d}
+	for _, c := range conflicts {
+		c.Status, c.Reason, c.UpdatedAt = StatusCanceled, "superseded by forced deployment "+d.ID, now
+		persist = append(persist, c)
+	}
+	if err := m.cfg.Store.Commit(ctx, save, del, persist); err != nil {
+		for _, c := range conflicts {
+			c.Status, c.Reason = StatusRunning, ""
+		}
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+
+	// Committed: update memory and the cluster.
+	for _, c := range conflicts {
+		m.retire(c)
+		for _, id := range c.AffectedApps {
+			if !d.affects(id) {
+				if _, ok := m.apps[id]; ok {
+					m.cfg.Cluster.Hold(id, false)
+				}
+			}
+		}
+		m.log.Info("deployment canceled by a forced one", "deployment", c.ID, "by", d.ID)
+	}
+	for _, id := range ids {
+		if t := d.Targets[id]; t != nil {
+			m.apps[id] = t
+			m.cfg.Cluster.SetApp(t, d.restarts(id), d.Kill[id])
+		} else {
+			delete(m.apps, id)
+			m.cfg.Cluster.RemoveApp(id)
+		}
+	}
+	if d.Status == StatusRunning {
+		m.running = append(m.running, d)
+		for _, id := range ids {
+			m.locks[id] = d.ID
+		}
+		m.log.Info("deployment started", "deployment", d.ID, "apps", ids, "steps", len(d.Steps), "version", d.Version)
+	} else {
+		m.remember(d)
+	}
+	return d.Clone(), nil
+}
+
+// Cancel stops a running deployment. With rollback it starts a new deployment that takes the
+// affected apps back to their definitions before it (and returns it); without, the apps keep
+// what runs now.
+func (m *Manager) Cancel(ctx context.Context, id string, rollback bool) (*Deployment, error) {
+	m.mu.Lock()
+	defer m.Wake()
+	defer m.mu.Unlock()
+	var d *Deployment
+	for _, r := range m.running {
+		if r.ID == id {
+			d = r
+		}
+	}
+	if d == nil {
+		return nil, &DeploymentNotFoundError{ID: id}
+	}
+	now := time.Now().UTC()
+	prevStatus := d.Status
+	d.Status, d.UpdatedAt = StatusCanceled, now
+	d.Reason = "canceled"
+	if rollback {
+		d.Reason = "canceled and rolled back"
+	}
+	if err := m.cfg.Store.SaveDeployment(ctx, d); err != nil {
+		d.Status = prevStatus
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	m.retire(d)
+	for _, appID := range d.AffectedApps {
+		if _, ok := m.apps[appID]; ok {
+			m.cfg.Cluster.Hold(appID, false)
+		}
+	}
+	m.log.Info("deployment canceled", "deployment", id, "rollback", rollback)
+	if !rollback {
+		return nil, nil
+	}
+	var changes []Change
+	for _, appID := range d.AffectedApps {
+		orig, cur := d.Originals[appID], m.apps[appID]
+		switch {
+		case orig == nil && cur != nil:
+			changes = append(changes, Change{Kind: DeleteApp, ID: appID})
+		case orig != nil:
+			changes = append(changes, Change{Kind: PutApp, App: orig})
+		}
+	}
+	return m.deploy(ctx, changes, false)
+}
+
+// retire removes a deployment from the running ones and releases its locks. m.mu is held.
+func (m *Manager) retire(d *Deployment) {
+	for i, r := range m.running {
+		if r == d {
+			m.running = append(m.running[:i], m.running[i+1:]...)
+			break
+		}
+	}
+	for _, id := range d.AffectedApps {
+		if m.locks[id] == d.ID {
+			delete(m.locks, id)
+		}
+	}
+	m.remember(d)
+}
+
+// remember keeps a finished deployment for GET /v2/deployments/{id}. m.mu is held.
+func (m *Manager) remember(d *Deployment) {
+	if _, ok := m.finished[d.ID]; !ok {
+		m.order = append(m.order, d.ID)
+	}
+	m.finished[d.ID] = d
+	for len(m.order) > finishedKept {
+		delete(m.finished, m.order[0])
+		m.order = m.order[1:]
+	}
+}

@@ -1,0 +1,284 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var strataBin string
+
+func TestMain(m *testing.M) {
+	strataBin = os.Getenv("STRATA_BIN")
+	var tmp string
+	if strataBin == "" {
+		var err error
+		if tmp, err = os.MkdirTemp("", "strata-apps-e2e"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		strataBin = filepath.Join(tmp, "strata")
+		tags, err := exec.Command("make", "-s", "-C", "../../..", "print-tags").Output()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: make print-tags:", err)
+			os.Exit(1)
+		}
+		build := exec.Command("go", "build", "-tags", strings.TrimSpace(string(tags)), "-o", strataBin, "strata")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: build strata:", err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	if tmp != "" {
+		os.RemoveAll(tmp)
+	}
+	os.Exit(code)
+}
+
+// busybox returns the path of busybox, which the test apps run; under CI=true its absence
+// fails the test.
+func busybox(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("busybox")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("busybox is required (apt-get install busybox-static): %v", err)
+		}
+		t.Skipf("busybox not installed: %v", err)
+	}
+	return p
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// proc is a strata process started by a test, with its output captured.
+type proc struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  strings.Builder
+	done chan struct{}
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// start runs strata with args; the process is killed at the end of the test if still running.
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(strataBin, args...), done: make(chan struct{})}
+	pr, pw := io.Pipe()
+	p.cmd.Stdout, p.cmd.Stderr = pw, pw
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+	}()
+	go func() {
+		_ = p.cmd.Wait()
+		pw.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(30 * time.Second):
+				_ = p.cmd.Process.Kill()
+				<-p.done
+			}
+		}
+		if t.Failed() {
+			t.Logf("output of strata %s:\n%s", strings.Join(args, " "), p.output())
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits for the process to exit.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("process did not exit within 30s of SIGTERM")
+	}
+}
+
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", within, what)
+}
+
+var client = &http.Client{Timeout: 10 * time.Second}
+
+// request sends a JSON request and returns the status and body ("" and 0 if the service does
+// not answer).
+func request(method, url, body string) (int, string) {
+	var rd io.Reader
+	if body != "" {
+		rd = bytes.NewBufferString(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return 0, ""
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func mustRequest(t *testing.T, method, url, body string, want int) map[string]any {
+	t.Helper()
+	code, out := request(method, url, body)
+	if code != want {
+		t.Fatalf("%s %s: %d, want %d: %s", method, url, code, want, out)
+	}
+	var m map[string]any
+	_ = json.Unmarshal([]byte(out), &m)
+	return m
+}
+
+// appView is what a client's waiting loop reads from GET /v2/apps/{id}.
+type appView struct {
+	Instances    int    `json:"instances"`
+	TasksRunning int    `json:"tasksRunning"`
+	TasksHealthy int    `json:"tasksHealthy"`
+	Version      string `json:"version"`
+	Deployments  []struct {
+		ID string `json:"id"`
+	} `json:"deployments"`
+	Tasks []struct {
+		ID                 string `json:"id"`
+		State              string `json:"state"`
+		Host               string `json:"host"`
+		Ports              []int  `json:"ports"`
+		Version            string `json:"version"`
+		StartedAt          string `json:"startedAt"`
+		HealthCheckResults []struct {
+			Alive bool `json:"alive"`
+		} `json:"healthCheckResults"`
+	} `json:"tasks"`
+}
+
+func getApp(base, id string) (appView, bool) {
+	code, body := request("GET", base+"/v2/apps"+id, "")
+	if code != 200 {
+		return appView{}, false
+	}
+	var out struct {
+		App appView `json:"app"`
+	}
+	if json.Unmarshal([]byte(body), &out) != nil {
+		return appView{}, false
+	}
+	return out.App, true
+}
+
+// healthy is the "healthy" condition clients wait for: instances == n, tasks present,
+// tasksRunning == tasksHealthy == n, every task's every health check result alive (none
+// missing), no deployment.
+func (a appView) healthy(n int) bool {
+	if a.Instances != n || a.TasksRunning != n || a.TasksHealthy != n || len(a.Tasks) != n || len(a.Deployments) != 0 {
+		return false
+	}
+	for _, tk := range a.Tasks {
+		if len(tk.HealthCheckResults) == 0 {
+			return false
+		}
+		for _, r := range tk.HealthCheckResults {
+			if !r.Alive {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (a appView) ids() map[string]bool {
+	out := map[string]bool{}
+	for _, tk := range a.Tasks {
+		out[tk.ID] = true
+	}
+	return out
+}
+
+func waitHealthy(t *testing.T, base, id string, n int) appView {
+	t.Helper()
+	var a appView
+	eventually(t, 60*time.Second, fmt.Sprintf("%s: %d healthy tasks", id, n), func() bool {
+		a, _ = getApp(base, id)
+		return a.healthy(n)
+	})
+	return a
+}
+
+// masterTasks returns the states of the tasks the master knows, by id.
+func masterTasks(t *testing.T, master string) map[string]string {
+	t.Helper()
+	code, body := request("GET", "http://"+master+"/master/tasks?limit=1000", "")
+	if code != 200 {
+		t.Fatalf("/master/tasks: %d %s", code, body)
+	}
+	var out struct {
+		Tasks []struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		} `json:"tasks"`
+	}
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		t.Fatalf("/master/tasks: %v", err)
+	}
+	m := map[string]string{}
+	for _, tk := range out.Tasks {
+		m[tk.ID] = tk.State
+	}
+	return m
+}

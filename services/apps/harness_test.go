@@ -1,0 +1,284 @@
+package apps_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"strata/kernel/agent"
+	"strata/kernel/master"
+	"strata/services/apps"
+)
+
+// strataBin is the strata binary the agent runs as `strata executor`: $STRATA_BIN (make test
+// sets it), or one built by TestMain.
+var strataBin string
+
+func TestMain(m *testing.M) {
+	strataBin = os.Getenv("STRATA_BIN")
+	var tmp string
+	if strataBin == "" {
+		var err error
+		if tmp, err = os.MkdirTemp("", "strata-apps-bin"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		strataBin = filepath.Join(tmp, "strata")
+		tags, err := exec.Command("make", "-s", "-C", "../..", "print-tags").Output()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "apps tests: make print-tags:", err)
+			os.Exit(1)
+		}
+		build := exec.Command("go", "build", "-tags", strings.TrimSpace(string(tags)), "-o", strataBin, "strata")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "apps tests: build strata:", err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	if tmp != "" {
+		os.RemoveAll(tmp)
+	}
+	os.Exit(code)
+}
+
+// quietLogger keeps the kernel's logs out of the test output unless -v asks for them.
+func quietLogger() *slog.Logger {
+	level := slog.LevelWarn
+	if testing.Verbose() {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// startCluster runs a real master and one real agent in this process on free loopback ports
+// and returns the master's address. Both stop (and the agent kills its tasks) at cleanup.
+func startCluster(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logger := quietLogger()
+	m, err := master.New(master.Config{IP: "127.0.0.1", WorkDir: t.TempDir(), Logger: logger}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	masterDone := make(chan struct{})
+	go func() {
+		defer close(masterDone)
+		_ = m.ServeListener(ctx, ln, ready)
+	}()
+	addr := <-ready
+	a, err := agent.New(agent.Config{
+		WorkDir: t.TempDir(), IP: "127.0.0.1", Hostname: "127.0.0.1", Port: 0, Master: addr,
+		Resources:  "cpus:8;mem:8192;disk:10000;ports:[31000-31999]",
+		Executable: strataBin, StandbyExecutors: 2, KillTasksOnExit: true, Logger: logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentDone := make(chan struct{})
+	go func() {
+		defer close(agentDone)
+		if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("agent: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-agentDone
+		<-masterDone
+	})
+	select {
+	case <-a.Ready():
+	case <-time.After(20 * time.Second):
+		t.Fatal("agent not ready")
+	}
+	eventually(t, 20*time.Second, "the agent to register", func() bool {
+		_, body := call(t, "GET", "http://"+addr+"/master/slaves", "")
+		return strings.Contains(body, `"active":true`)
+	})
+	return addr
+}
+
+// service is an apps service run by a test.
+type service struct {
+	url    string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startService runs the apps service against master with its state in workDir.
+func startService(t *testing.T, masterAddr, workDir string, mutate ...func(*apps.Config)) *service {
+	t.Helper()
+	cfg := apps.Config{
+		Masters: []string{masterAddr}, Listen: "127.0.0.1:0", WorkDir: workDir,
+		FrameworkName: "marathon-test", Logger: quietLogger(),
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	svc, err := apps.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &service{cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- svc.Run(ctx) }()
+	select {
+	case <-svc.Ready():
+	case err := <-s.done:
+		t.Fatalf("apps service: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("apps service not ready")
+	}
+	s.url = "http://" + svc.Addr()
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+func (s *service) stop(t *testing.T) {
+	t.Helper()
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	s.cancel = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("apps service: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("apps service did not stop")
+	}
+}
+
+// response is an HTTP answer.
+type response struct {
+	code   int
+	header http.Header
+	body   string
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
+		t.Fatalf("answer %d is not a JSON object: %v\n%s", r.code, err, r.body)
+	}
+	return m
+}
+
+func do(t *testing.T, method, url, body string, header ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = bytes.NewBufferString(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{code: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+func call(t *testing.T, method, url, body string) (int, string) {
+	r := do(t, method, url, body)
+	return r.code, r.body
+}
+
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", within, what)
+}
+
+// appState is what clients read from GET /v2/apps/{id}.
+type appState struct {
+	Instances      int                 `json:"instances"`
+	TasksStaged    int                 `json:"tasksStaged"`
+	TasksRunning   int                 `json:"tasksRunning"`
+	TasksHealthy   int                 `json:"tasksHealthy"`
+	TasksUnhealthy int                 `json:"tasksUnhealthy"`
+	Deployments    []map[string]string `json:"deployments"`
+	Version        string              `json:"version"`
+	VersionInfo    map[string]string   `json:"versionInfo"`
+	Tasks          []struct {
+		ID        string `json:"id"`
+		State     string `json:"state"`
+		Version   string `json:"version"`
+		StartedAt string `json:"startedAt"`
+		Ports     []int  `json:"ports"`
+		Host      string `json:"host"`
+	} `json:"tasks"`
+	LastTaskFailure map[string]any `json:"lastTaskFailure"`
+}
+
+func getApp(t *testing.T, s *service, id string) (appState, int) {
+	t.Helper()
+	r := do(t, "GET", s.url+"/v2/apps"+id, "")
+	if r.code != 200 {
+		return appState{}, r.code
+	}
+	var out struct {
+		App appState `json:"app"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil {
+		t.Fatalf("GET app: %v\n%s", err, r.body)
+	}
+	return out.App, r.code
+}
+
+// waitRunning is a client's waiting loop: done when tasksRunning == instances == n and no
+// deployment runs.
+func waitRunning(t *testing.T, s *service, id string, n int) appState {
+	t.Helper()
+	var a appState
+	eventually(t, 30*time.Second, fmt.Sprintf("%s to run %d tasks", id, n), func() bool {
+		a, _ = getApp(t, s, id)
+		return a.Instances == n && a.TasksRunning == n && len(a.Tasks) == n && len(a.Deployments) == 0
+	})
+	return a
+}
+
+func taskIDs(a appState) map[string]bool {
+	out := map[string]bool{}
+	for _, tk := range a.Tasks {
+		out[tk.ID] = true
+	}
+	return out
+}

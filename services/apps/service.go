@@ -1,0 +1,343 @@
+package apps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"strata/kernel/version"
+	"strata/services/apps/api"
+	"strata/services/apps/app"
+	"strata/services/apps/deploy"
+	"strata/services/apps/framework"
+	"strata/services/apps/store"
+)
+
+// APIVersion is the Marathon API level the service speaks, reported by /v2/info.
+const APIVersion = "1.10.0"
+
+// Config configures the apps service. Masters and WorkDir are required.
+type Config struct {
+	// Masters are the masters' host:port.
+	Masters []string
+	// Listen is the API's address (default ":8080"); Advertise is the host:port clients and
+	// the master's web UI reach it at (default: Listen's, with this host's name if Listen has
+	// no host).
+	Listen    string
+	Advertise string
+	// WorkDir holds the SQLite database (apps.db).
+	WorkDir string
+
+	// FrameworkName (default "marathon"), User (default root, or the current user when not
+	// root) and FailoverTimeout (default one week) go into the FrameworkInfo.
+	FrameworkName   string
+	User            string
+	FailoverTimeout time.Duration
+	// ProgressDeadline fails a deployment without progress for this long (default 10 min).
+	ProgressDeadline time.Duration
+	// ReconcileInterval, LaunchTimeout and DeclineOfferDuration: see framework.Config.
+	ReconcileInterval    time.Duration
+	LaunchTimeout        time.Duration
+	DeclineOfferDuration time.Duration
+	// MaxVersions bounds the stored versions per app (default 50).
+	MaxVersions int
+
+	Logger *slog.Logger
+}
+
+// Service is a running apps service.
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	ready chan struct{}
+
+	mu   sync.Mutex
+	addr string
+}
+
+// New checks cfg and returns a Service; Run starts it.
+func New(cfg Config) (*Service, error) {
+	if len(cfg.Masters) == 0 {
+		return nil, errors.New("apps: no master")
+	}
+	if cfg.WorkDir == "" {
+		return nil, errors.New("apps: no work dir")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = ":8080"
+	}
+	if cfg.MaxVersions <= 0 {
+		cfg.MaxVersions = store.DefaultMaxVersions
+	}
+	if cfg.ProgressDeadline == 0 {
+		cfg.ProgressDeadline = deploy.DefaultProgressDeadline
+	}
+	if cfg.FailoverTimeout <= 0 {
+		cfg.FailoverTimeout = framework.DefaultFailoverTimeout
+	}
+	if cfg.ReconcileInterval <= 0 {
+		cfg.ReconcileInterval = framework.DefaultReconcileInterval
+	}
+	if cfg.LaunchTimeout <= 0 {
+		cfg.LaunchTimeout = framework.DefaultLaunchTimeout
+	}
+	if cfg.DeclineOfferDuration <= 0 {
+		cfg.DeclineOfferDuration = framework.DefaultDeclineRefuse
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{cfg: cfg, log: cfg.Logger.With("component", "apps"), ready: make(chan struct{})}, nil
+}
+
+// Ready is closed once the API listens.
+func (s *Service) Ready() <-chan struct{} { return s.ready }
+
+// Addr is the address the API listens on (once Ready).
+func (s *Service) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// advertise is the host:port the service names as the leader.
+func (s *Service) advertise(ln net.Listener) string {
+	if s.cfg.Advertise != "" {
+		return s.cfg.Advertise
+	}
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if h, _, err := net.SplitHostPort(s.cfg.Listen); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+		host = h
+	} else if name, err := os.Hostname(); err == nil {
+		host = name
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// Run loads the state, serves the API, subscribes to the master and drives deployments until
+// ctx ends. A restart loses nothing and kills nothing: instances and deployments come from the
+// store, and the framework reconciles with the master before it launches or kills.
+func (s *Service) Run(ctx context.Context) error {
+	if err := os.MkdirAll(s.cfg.WorkDir, 0o755); err != nil {
+		return fmt.Errorf("apps: work dir: %w", err)
+	}
+	st, err := store.OpenSQLite(filepath.Join(s.cfg.WorkDir, "apps.db"))
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+	defer st.Close()
+	st.SetMaxVersions(s.cfg.MaxVersions)
+
+	apps, err := st.Apps(ctx)
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+	instances, err := st.Instances(ctx)
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+	failures, err := st.LastTaskFailures(ctx)
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+	deployments, err := loadDeployments(ctx, st)
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("apps: listen: %w", err)
+	}
+	defer ln.Close()
+	advertised := s.advertise(ln)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var mgr *deploy.Manager
+	fw, err := framework.New(framework.Config{
+		Masters:           s.cfg.Masters,
+		Store:             st,
+		Name:              s.cfg.FrameworkName,
+		User:              s.cfg.User,
+		WebUIURL:          "http://" + advertised,
+		FailoverTimeout:   s.cfg.FailoverTimeout,
+		DeclineRefuse:     s.cfg.DeclineOfferDuration,
+		ReconcileInterval: s.cfg.ReconcileInterval,
+		LaunchTimeout:     s.cfg.LaunchTimeout,
+		OnChange: func() {
+			if mgr != nil {
+				mgr.Wake()
+			}
+		},
+		Registerer: reg,
+		Logger:     s.cfg.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+	mgr, err = deploy.New(deploy.Config{
+		Cluster: fw, Store: deployStore{st}, ProgressDeadline: s.cfg.ProgressDeadline, Logger: s.cfg.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+	fw.Load(instances, failures)
+	mgr.Load(apps, deployments)
+	s.log.Info("state loaded", "apps", len(apps), "instances", len(instances), "deployments", len(deployments))
+
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	httpPort, _ := strconv.Atoi(port)
+	srv := api.New(api.Config{
+		Deployer: mgr, Tasks: fw, Gatherer: reg, Registerer: reg, Logger: s.cfg.Logger,
+		Info: api.Info{
+			Version: APIVersion, BuildRef: "strata-" + version.Version + "-" + version.GitSHA, Leader: advertised, HTTPPort: httpPort,
+			Masters: s.cfg.Masters, FrameworkName: orDefault(s.cfg.FrameworkName, framework.DefaultName),
+			User: s.cfg.User, Role: framework.DefaultRole, WebUI: "http://" + advertised,
+			FailoverTimeout: s.cfg.FailoverTimeout, ReconciliationInterval: s.cfg.ReconcileInterval,
+			TaskLaunchTimeout: s.cfg.LaunchTimeout, DeploymentDeadline: s.cfg.ProgressDeadline,
+			DeclineOfferDuration: s.cfg.DeclineOfferDuration, MaxVersions: s.cfg.MaxVersions,
+		},
+	})
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 3)
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("apps: serve: %w", err)
+			cancel()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := fw.Run(runCtx); err != nil {
+			errs <- err
+			cancel()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		_ = mgr.Run(runCtx)
+	}()
+	s.mu.Lock()
+	s.addr = ln.Addr().String()
+	s.mu.Unlock()
+	close(s.ready)
+	s.log.Info("serving the Marathon API", "addr", ln.Addr().String(), "advertised", advertised)
+
+	<-runCtx.Done()
+	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer done()
+	_ = httpSrv.Shutdown(shutdownCtx)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func loadDeployments(ctx context.Context, st *store.Store) ([]*deploy.Deployment, error) {
+	rows, err := st.Deployments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*deploy.Deployment, 0, len(rows))
+	for _, r := range rows {
+		d := &deploy.Deployment{}
+		if err := json.Unmarshal(r.Data, d); err != nil {
+			return nil, fmt.Errorf("decode deployment %s: %w", r.ID, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// deployStore adapts the store to what the deploy package needs.
+type deployStore struct{ st *store.Store }
+
+func encodeDeployment(d *deploy.Deployment) (store.Deployment, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return store.Deployment{}, fmt.Errorf("encode deployment %s: %w", d.ID, err)
+	}
+	return store.Deployment{ID: d.ID, Status: d.Status, Data: b}, nil
+}
+
+func (s deployStore) Commit(ctx context.Context, save []*app.App, del []string, deployments []*deploy.Deployment) error {
+	return s.st.Tx(ctx, func(tx *store.Store) error {
+		for _, a := range save {
+			if err := tx.SaveApp(ctx, a); err != nil {
+				return err
+			}
+		}
+		for _, id := range del {
+			if err := tx.DeleteApp(ctx, id); err != nil {
+				return err
+			}
+		}
+		for _, d := range deployments {
+			rec, err := encodeDeployment(d)
+			if err != nil {
+				return err
+			}
+			if err := tx.PutDeployment(ctx, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s deployStore) SaveDeployment(ctx context.Context, d *deploy.Deployment) error {
+	rec, err := encodeDeployment(d)
+	if err != nil {
+		return err
+	}
+	if err := s.st.PutDeployment(ctx, rec); err != nil {
+		return err
+	}
+	if d.Status != deploy.StatusRunning {
+		if _, err := s.st.PruneDeployments(ctx, 50, deploy.StatusRunning); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s deployStore) AppVersions(ctx context.Context, id string) ([]string, error) {
+	return s.st.AppVersions(ctx, id)
+}
+
+func (s deployStore) AppVersion(ctx context.Context, id, v string) (*app.App, error) {
+	a, err := s.st.AppVersion(ctx, id, v)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s %s", deploy.ErrVersionNotFound, id, v)
+	}
+	return a, err
+}
