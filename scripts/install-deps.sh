@@ -9,7 +9,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 # node and npm run a third-party Mesos framework library against Strata (kernel/e2e, interop test);
 # a node that came from elsewhere (e.g. a vendor package that bundles npm) is used as it is.
 # podman runs OCI containers (kernel/containerizer/podman) with the runc runtime: crun, podman's
-# other choice, fails on hosts with hybrid cgroups.
+# other choice, fails on hosts with hybrid cgroups. wrk loads HTTP APIs in the benchmarks (make bench).
 declare -A need=(
 	[procps]=ps
 	[curl]=curl
@@ -17,6 +17,7 @@ declare -A need=(
 	[npm]=npm
 	[podman]=podman
 	[runc]=runc
+	[wrk]=wrk
 )
 # Packages checked by name: the podman tests build their image from a static busybox, and the
 # plain busybox package installs a dynamically linked one at the same path.

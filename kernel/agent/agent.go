@@ -279,9 +279,9 @@ func (a *Agent) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), grace+time.Second)
 	defer cancel()
 	for _, e := range kill {
-		if _, err := a.cz.Wait(ctx, e.containerID); err != nil {
+		if _, err := a.waitContainer(ctx, e); err != nil {
 			dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Second)
-			_, _ = a.cz.Destroy(dctx, e.containerID)
+			_, _ = a.destroyContainer(dctx, e)
 			dcancel()
 		}
 	}

@@ -117,11 +117,12 @@ type Config struct {
 	SandboxLogKeep    int
 
 	// Images is the agent's side of image containers (package podmancz):
-	// the command executor runs a command task whose ContainerInfo has an
-	// image as a podman container through the service Images starts or
-	// connects to. Nil, or one that is not usable, makes such tasks fail
-	// with REASON_CONTAINER_LAUNCH_FAILED. Run starts it before recovery and
-	// closes it when it returns.
+	// it runs custom executors whose ExecutorInfo names an image in
+	// containers of that image, and the built-in executors run their tasks
+	// with images (a command task's, a task group's) as podman containers
+	// through the service it starts or connects to. Nil, or one that is not
+	// usable, makes all of these fail with REASON_CONTAINER_LAUNCH_FAILED.
+	// Run starts it before recovery and closes it when it returns.
 	Images ImageContainers
 
 	// Containerizer runs executors; nil means the agent's own process

@@ -26,6 +26,8 @@
 // executor` without MESOS_HTTP_COMMAND_EXECUTOR, with the ExecutorInfo's
 // resources; each of its tasks has its sandbox in tasks/<task id> of the
 // executor's (see package executor), browsable through /files like the rest.
+// A custom executor whose ExecutorInfo names an image runs in a podman
+// container of it (see Image containers).
 // The default executor is the framework's executor: it is checkpointed,
 // recovered and re-registered with the master like a custom one.
 // Before the container starts, the sandbox is created
@@ -55,32 +57,72 @@
 //
 // # Image containers
 //
-// A command task whose ContainerInfo asks for an image (DOCKER docker.image,
-// or MESOS mesos.image) runs in a podman container that its command
-// executor creates (see package executor), as with Mesos' docker
-// containerizer. The agent's side is Config.Images (package podmancz, which
-// `strata agent` plugs in with --podman=auto|off and --podman-socket): Run
-// starts the agent's own podman service under <work dir>/podman (or connects
-// to the given socket) before recovery, logs what it found ("podman 4.3.1
-// (runc) at <socket>", or why not), shows it in /flags and /state (podman,
-// podman_socket, podman_status), and closes the service when it returns (the
-// containers live on under their conmon). Without usable podman such a task
-// fails at once with TASK_FAILED, REASON_CONTAINER_LAUNCH_FAILED and the
-// reason ("this agent cannot run image containers: podman is not installed
-// (apt-get install podman runc)"). Otherwise its command executor runs as
-// root (the container gets the task's user) with STRATA_PODMAN_SOCKET in its
-// environment; the socket's directory stays visible inside the executor's
-// mount namespace even when it lies under /tmp. Every container carries the
-// labels strata.agent=<agent id> and strata.container=<executor container
-// id>, and the agent only ever touches containers with its own agent label:
-// after recovery it removes those no recovered executor owns, and when an
-// executor of an image task has ended (it may have been destroyed or have
-// crashed) it removes that executor's container. /monitor/statistics,
-// /containers and GET_CONTAINERS report such an executor's usage as the sum
-// of the executor process and its podman container (podman's stats: cpu
-// user and system time, rss, page cache and total memory, processes),
-// found by the strata.container label; the limits are those of the executor's
-// container (task plus executor resources).
+// Containers of images run on podman, through Config.Images (package
+// podmancz, which `strata agent` plugs in with --podman=auto|off and
+// --podman-socket): Run starts the agent's own podman service under <work
+// dir>/podman (or connects to the given socket) before recovery, logs what
+// it found ("podman 4.3.1 (runc) at <socket>", or why not), shows it in
+// /flags and /state (podman, podman_socket, podman_status), and closes the
+// service when it returns (the containers live on under their conmon).
+//
+//   - A command task whose ContainerInfo asks for an image (DOCKER
+//     docker.image, or MESOS mesos.image) runs in a podman container that
+//     its command executor creates (see package executor), as with Mesos'
+//     docker containerizer and mesos-docker-executor.
+//   - A task of a task group with an image runs in a podman container of its
+//     own that the default executor creates, beside the group's process
+//     tasks. The default executor gets STRATA_PODMAN_SOCKET whenever podman
+//     is usable, and runs as root (it switches users for its process tasks)
+//     when its first group has a task with an image; a default executor that
+//     does not run as root fails later tasks with images, saying so. A
+//     default executor whose own ExecutorInfo names an image fails its tasks
+//     at once (REASON_CONTAINER_LAUNCH_FAILED): images belong to its tasks.
+//   - A custom executor whose ExecutorInfo.container names an image runs in
+//     a podman container of that image, which the agent creates itself
+//     (ImageContainers.Launch; the process containerizer is not involved),
+//     as Mesos' docker containerizer runs custom executors: the URIs are
+//     fetched into the sandbox, then the executor's CommandInfo runs in the
+//     image (a shell command as /bin/sh -c, the argv form after the image's
+//     entrypoint for DOCKER; see package mesosspec) with the sandbox at
+//     /mnt/mesos/sandbox and the executor environment alone (MESOS_SANDBOX
+//     is /mnt/mesos/sandbox, MESOS_DIRECTORY the sandbox on the host, all
+//     the other MESOS_* variables as for any executor, plus the
+//     CommandInfo's; the agent's own environment stays out), the cpu shares
+//     and memory limit of the executor's resources and those of the tasks it
+//     is launched with (they are not resized for later tasks), the labels
+//     strata.agent and strata.container, its output copied into the
+//     sandbox's stdout and stderr, and its CommandInfo.user (else the
+//     image's). It runs on the HOST network by default and reaches the agent
+//     at MESOS_AGENT_ENDPOINT; on a BRIDGE or USER network it can only reach
+//     an agent that advertises a host address other than loopback (--ip),
+//     and the launch fails with that advice otherwise (NONE always fails);
+//     LIBPROCESS_IP is then left out. The end of the container is the end of
+//     the executor: its exit status, or, when the kernel's OOM killer struck
+//     in it, TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY for its
+//     tasks that were not terminal. Destroying it (shutdown, registration
+//     timeout, kill) stops the container: SIGTERM, then SIGKILL after the
+//     executor's shutdown grace period (what is left of it when SHUTDOWN was
+//     sent). Its usage is podman's (/monitor/statistics, /containers).
+//
+// Without usable podman all of these fail at once with TASK_FAILED,
+// REASON_CONTAINER_LAUNCH_FAILED and the reason ("this agent cannot run
+// image containers: podman is not installed (apt-get install podman
+// runc)"); a built-in executor that runs tasks with images runs as root
+// with STRATA_PODMAN_SOCKET in its environment, and the socket's directory
+// stays visible inside its mount namespace even when it lies under /tmp.
+// Every container carries the labels strata.agent=<agent id> and
+// strata.container=<executor container id>, and the agent only ever touches
+// containers with its own agent label: after recovery it re-attaches the
+// containers of recovered custom executors in images (it waits for them
+// again and resumes copying their output), removes those no recovered
+// executor owns, and when an executor that used podman has ended (it may
+// have been destroyed or have crashed) it removes that executor's
+// containers. /monitor/statistics, /containers and GET_CONTAINERS report a
+// built-in executor's usage as the sum of the executor process and the
+// podman containers of its tasks (podman's stats: cpu user and system time,
+// rss, page cache and total memory, processes), found by the
+// strata.container label; the limits are those of the executor's container
+// (task plus executor resources).
 //
 // # Status updates
 //
@@ -94,9 +136,10 @@
 //
 // For frameworks with checkpoint=true the agent writes the meta tree
 // (package checkpoint). On start it reads it back, re-attaches the executors
-// still running through the containerizer, gives them the re-registration
-// timeout to subscribe again (they retry on their own), fails the tasks of
-// those that do not, and re-registers with the master listing what it runs
+// still running through the containerizer (through ImageContainers for
+// custom executors in images), gives them the re-registration timeout to
+// subscribe again (they retry on their own), fails the tasks of those that
+// do not, and re-registers with the master listing what it runs
 // and the updates still unacknowledged. Containers of frameworks that do not
 // checkpoint are destroyed. When Run returns, executors of checkpointing
 // frameworks are left running (each is its own session, so a Ctrl-C at the

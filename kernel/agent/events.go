@@ -89,6 +89,13 @@ func (a *Agent) runTaskGroup(rg *internalpb.AgentEvent_RunTaskGroup) {
 	kind := customExecutor
 	if isDefaultExecutorInfo(ei) {
 		kind = defaultExecutor
+		if msg := a.groupImagesUnavailable(tasks); msg != "" {
+			for _, t := range tasks {
+				a.orphanStatusLocked(fid, eid, t.GetTaskId().GetValue(), mesospb.TaskState_TASK_FAILED,
+					mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, msg)
+			}
+			return
+		}
 	}
 	f := a.ensureFrameworkLocked(fi)
 	ei = proto.Clone(ei).(*mesospb.ExecutorInfo)

@@ -270,7 +270,7 @@ func (a *Agent) prepareExecutorStatus(e *executor, in *mesospb.TaskStatus) *meso
 		}
 		if cs.ExecutorPid == nil {
 			pid := e.pid
-			if pid == 0 {
+			if pid == 0 && !e.inImage() {
 				// The executor can report before the launch goroutine has
 				// recorded its pid.
 				if s, err := a.cz.Status(context.Background(), e.containerID); err == nil {

@@ -94,8 +94,12 @@ func commandExecutorName(tid string, cmd *mesospb.CommandInfo) string {
 	} else {
 		shown = "[" + strings.Join(append([]string{cmd.GetValue()}, cmd.GetArguments()...), ", ") + "]"
 	}
-	return "Command Executor (Task: " + tid + ") (Command: " + shown + ")"
+	return commandExecutorNamePrefix + tid + ") (Command: " + shown + ")"
 }
+
+// commandExecutorNamePrefix starts the name of every generated command
+// executor.
+const commandExecutorNamePrefix = "Command Executor (Task: "
 
 // newExecutorLocked creates an executor (state REGISTERING) with a fresh
 // container id and checkpoints it.
@@ -143,6 +147,7 @@ func (a *Agent) shutdownExecutorLocked(e *executor, why string) {
 	}
 	if e.conn != nil {
 		e.conn.send(&executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
+		e.shutdownAt = time.Now()
 		time.AfterFunc(a.shutdownGrace(e), func() { a.destroy(e) })
 		return
 	}
@@ -166,7 +171,7 @@ func (a *Agent) destroy(e *executor) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := a.cz.Destroy(ctx, cid)
+	_, err := a.destroyContainer(ctx, e)
 	if errors.Is(err, containerizer.ErrUnknownContainer) {
 		a.executorTerminated(e, &containerizer.Termination{Message: "Executor container not found"})
 		return
@@ -200,7 +205,7 @@ func (a *Agent) registrationTimeout(e *executor, recovered bool) {
 
 // watch waits for the executor's container to end.
 func (a *Agent) watch(ctx context.Context, e *executor) {
-	term, err := a.cz.Wait(ctx, e.containerID)
+	term, err := a.waitContainer(ctx, e)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.Error("wait for container", "container", e.containerID, "error", err)
@@ -262,7 +267,7 @@ func (a *Agent) executorTerminated(e *executor, term *containerizer.Termination)
 	if !a.shuttingDown {
 		a.calls.push(&internalpb.AgentCall{Type: internalpb.AgentCall_EXITED_EXECUTOR.Enum(), ExitedExecutor: exited})
 	}
-	a.cz.Forget(e.containerID)
+	a.forgetContainerLocked(e)
 	a.removeImageContainerLocked(e)
 	a.maybeRemoveExecutorLocked(e)
 }

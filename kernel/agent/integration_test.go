@@ -692,29 +692,59 @@ func TestRedirectPingAndReregistration(t *testing.T) {
 	_ = a
 }
 
-// A command task with a container image on an agent without podman support
-// fails at once, from the agent, saying why; no executor is started.
+// Containers of images on an agent without podman support: a command task
+// with an image, a custom executor in an image and a task group with a task
+// with an image fail at once, from the agent, saying why; no executor is
+// started. So does a default executor that asks for an image itself.
 func TestImageTaskWithoutPodmanFails(t *testing.T) {
 	m := newTestMaster(t)
 	a := startAgent(t, testConfig(t, m))
 	m.waitCall("REGISTER", 10*time.Second, isType(internalpb.AgentCall_REGISTER))
+	docker := func(image string) *mesospb.ContainerInfo {
+		return &mesospb.ContainerInfo{Type: mesospb.ContainerInfo_DOCKER.Enum(),
+			Docker: &mesospb.ContainerInfo_DockerInfo{Image: proto.String(image)}}
+	}
+	const without = "this agent cannot run image containers: the agent was started without podman support"
+	fw := frameworkInfo(t, "fw-1", false)
+
 	ti := &mesospb.TaskInfo{
 		Name:      proto.String("image task"),
 		TaskId:    &mesospb.TaskID{Value: proto.String("img")},
 		AgentId:   &mesospb.AgentID{Value: proto.String("test-agent-S0")},
 		Resources: []*mesospb.Resource{scalar("cpus", 0.1), scalar("mem", 32)},
 		Command:   &mesospb.CommandInfo{Value: proto.String("true")},
-		Container: &mesospb.ContainerInfo{Type: mesospb.ContainerInfo_DOCKER.Enum(),
-			Docker: &mesospb.ContainerInfo_DockerInfo{Image: proto.String("busybox:1.36")}},
+		Container: docker("busybox:1.36"),
 	}
-	m.send(runTask(frameworkInfo(t, "fw-1", false), ti))
-	st := m.waitUpdate("img", mesospb.TaskState_TASK_FAILED).GetStatus()
-	if st.GetReason() != mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED || st.GetSource() != mesospb.TaskStatus_SOURCE_AGENT ||
-		!strings.Contains(st.GetMessage(), "'busybox:1.36' (DOCKER container)") ||
-		!strings.Contains(st.GetMessage(), "this agent cannot run image containers: the agent was started without podman support") {
-		t.Fatalf("status = %v", st)
+	custom := customTask(t, "fw-1", "exec-in-image", "custom", "finish")
+	custom.Executor.Container = docker("busybox:1.37")
+	defaultInImage := defaultExecutorInfo("fw-1", "default-in-image")
+	defaultInImage.Container = &mesospb.ContainerInfo{Type: mesospb.ContainerInfo_MESOS.Enum(), Mesos: &mesospb.ContainerInfo_MesosInfo{
+		Image: &mesospb.Image{Type: mesospb.Image_DOCKER.Enum(), Docker: &mesospb.Image_Docker{Name: proto.String("busybox:1.39")}}}}
+	groupImg := groupCommandTask("group-img", "true")
+	groupImg.Container = docker("busybox:1.38")
+	m.send(runTask(fw, ti))
+	m.send(runTask(fw, custom))
+	m.send(runTaskGroup(fw, defaultExecutorInfo("fw-1", "group"), groupImg, groupCommandTask("group-proc", "true")))
+	m.send(runTaskGroup(fw, defaultInImage, groupCommandTask("in-default", "true")))
+	for _, tt := range []struct{ task, want string }{
+		{"img", "'busybox:1.36' (DOCKER container)"},
+		{"custom", "'busybox:1.37' (DOCKER container)"},
+		{"group-img", "'busybox:1.38' (DOCKER container) for task 'group-img'"},
+		{"group-proc", "'busybox:1.38' (DOCKER container) for task 'group-img'"},
+		{"in-default", "The default executor cannot run in a container of image 'busybox:1.39' (DOCKER image)"},
+	} {
+		st := m.waitUpdate(tt.task, mesospb.TaskState_TASK_FAILED).GetStatus()
+		if st.GetReason() != mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED || st.GetSource() != mesospb.TaskStatus_SOURCE_AGENT ||
+			!strings.Contains(st.GetMessage(), tt.want) || (tt.task != "in-default" && !strings.Contains(st.GetMessage(), without)) {
+			t.Errorf("status of %s = %v", tt.task, st)
+		}
 	}
-	m.waitCall("EXITED_EXECUTOR", 10*time.Second, isType(internalpb.AgentCall_EXITED_EXECUTOR))
+	for i := 0; i < 3; i++ { // the executors of img, custom and in-default; the group's never existed
+		m.waitCall("EXITED_EXECUTOR", 10*time.Second, isType(internalpb.AgentCall_EXITED_EXECUTOR))
+	}
+	if n := m.countCalls(isType(internalpb.AgentCall_EXITED_EXECUTOR)); n != 3 {
+		t.Errorf("%d EXITED_EXECUTOR calls, want 3", n)
+	}
 	var flags struct {
 		Flags map[string]string `json:"flags"`
 	}

@@ -35,6 +35,11 @@ type launchSpec struct {
 	resources              []*mesospb.Resource
 	limits                 map[string]*mesospb.Value_Scalar
 	container              *mesospb.ContainerInfo
+	// tasks are the executor's tasks at launch.
+	tasks []*mesospb.Task
+	// execImage is the image a custom executor runs in (nil: a process);
+	// taskImage the first image a built-in executor's tasks ask for.
+	execImage, taskImage *containerizer.Image
 }
 
 // launch prepares the sandbox, fetches the URIs and starts the container.
@@ -46,6 +51,7 @@ func (a *Agent) launch(e *executor) {
 		token: e.token, resources: e.resources(), container: e.info.GetContainer(),
 	}
 	for _, t := range e.allTasks() {
+		sp.tasks = append(sp.tasks, t.t)
 		for k, v := range t.t.GetLimits() {
 			if sp.limits == nil {
 				sp.limits = make(map[string]*mesospb.Value_Scalar)
@@ -55,14 +61,24 @@ func (a *Agent) launch(e *executor) {
 	}
 	a.mu.Unlock()
 
-	// A command task with a container image runs in a podman container,
-	// which its command executor starts: without podman it fails at once.
-	img := imageOf(sp.kind, sp.info)
-	if img != nil {
+	// Containers of images run on podman: a custom executor whose
+	// ExecutorInfo names an image runs in one, and a built-in executor runs
+	// its tasks with images in them. Without podman they fail at once.
+	sp.execImage = executorImage(sp.kind, sp.info)
+	sp.taskImage = taskImages(sp.kind, sp.info, sp.tasks)
+	for _, img := range []*containerizer.Image{sp.execImage, sp.taskImage} {
+		if img == nil {
+			continue
+		}
 		if why := a.imagesUnavailable(); why != "" {
 			a.launchFailed(e, fmt.Sprintf("Failed to launch the container of image %s: %s", img, why))
 			return
 		}
+	}
+	if img := containerizer.ImageOf(sp.info.GetContainer()); img != nil && sp.kind == defaultExecutor {
+		a.launchFailed(e, fmt.Sprintf("The default executor cannot run in a container of image %s: "+
+			"give the image to the ContainerInfo of its tasks, which then run in containers of their own", img))
+		return
 	}
 
 	// The start of a built-in executor is CPU-bound (see launchPacer): it
@@ -111,10 +127,11 @@ func (a *Agent) launch(e *executor) {
 		a.launchFailed(e, err.Error())
 		return
 	}
-	if img != nil {
-		// The executor talks to the rootful podman service and runs the
-		// task as the container's user (podman --user), not as the user
-		// itself.
+	if sp.execImage != nil || sp.taskImage != nil {
+		// A built-in executor talks to the rootful podman service and
+		// runs each task with an image as its container's user, the
+		// others as their own (it switches users); an executor in an
+		// image runs as the image's user or its CommandInfo.user.
 		runAs = ""
 	}
 
@@ -128,7 +145,7 @@ func (a *Agent) launch(e *executor) {
 
 	launched, err := a.startContainer(sp, containerizer.ContainerConfig{
 		ID: sp.cid, Command: cmd, Directory: dir, User: runAs,
-		Resources: sp.resources, Limits: sp.limits, Container: sp.container,
+		Resources: sp.resources, Limits: sp.limits, Container: sp.container, CommandInfo: sp.info.GetCommand(),
 	})
 	if err != nil {
 		a.launchFailed(e, fmt.Sprintf("Failed to launch the container: %v", err))
@@ -169,10 +186,14 @@ func (a *Agent) takeStartSlot(e *executor) bool {
 	return true
 }
 
-// startContainer launches the executor's container: a built-in executor
+// startContainer launches the executor's container: a custom executor with
+// an image in a podman container of that image, a built-in executor
 // (command or default: the launch environment chooses) with a standby when
 // one is available, anything else with a new process.
 func (a *Agent) startContainer(sp launchSpec, cfg containerizer.ContainerConfig) (*containerizer.Launched, error) {
+	if sp.execImage != nil {
+		return a.cfg.Images.Launch(a.runCtx, sp.agentID, cfg)
+	}
 	if sp.kind.builtin() && a.standby != nil {
 		if s := a.standby.take(a.ownCz.StandbyUser(cfg.User)); s != nil {
 			launched, err := a.ownCz.LaunchStandby(a.runCtx, s, cfg)
@@ -216,9 +237,15 @@ func (a *Agent) fetch(dir string, uris []*mesospb.CommandInfo_URI) error {
 }
 
 // executorCommand resolves the command line and environment of the
-// executor.
+// executor. An executor in a container of an image gets the executor
+// environment alone (the agent's own would replace the image's PATH and
+// more) and runs its CommandInfo as the image's entrypoint semantics say
+// (see ImageContainers.Launch).
 func (a *Agent) executorCommand(sp launchSpec, dir string) (containerizer.Command, error) {
-	env := append(os.Environ(), a.executorEnv(sp, dir)...)
+	env := a.executorEnv(sp, dir)
+	if sp.execImage == nil {
+		env = append(os.Environ(), env...)
+	}
 	if sp.kind.builtin() {
 		if sp.kind == defaultExecutor {
 			// The agent's own environment may name the mode (an agent
@@ -233,6 +260,10 @@ func (a *Agent) executorCommand(sp launchSpec, dir string) (containerizer.Comman
 			continue
 		}
 		env = append(env, v.GetName()+"="+v.GetValue())
+	}
+	if sp.execImage != nil {
+		// The image may have the program (its entrypoint or CMD).
+		return containerizer.Command{Path: ci.GetValue(), Args: ci.GetArguments(), Env: env}, nil
 	}
 	if ci.GetValue() == "" {
 		return containerizer.Command{}, fmt.Errorf("executor %s has no command", sp.eid)
@@ -257,11 +288,15 @@ func (a *Agent) executorEnv(sp launchSpec, dir string) []string {
 	if g := sp.info.GetShutdownGracePeriod(); g != nil && g.GetNanoseconds() > 0 {
 		grace = time.Duration(g.GetNanoseconds())
 	}
+	sandbox := dir
+	if sp.execImage != nil {
+		sandbox = SandboxMountPath
+	}
 	env := []string{
 		"MESOS_FRAMEWORK_ID=" + sp.fid,
 		"MESOS_EXECUTOR_ID=" + sp.eid,
 		"MESOS_DIRECTORY=" + dir,
-		"MESOS_SANDBOX=" + dir,
+		"MESOS_SANDBOX=" + sandbox,
 		"MESOS_AGENT_ENDPOINT=" + a.addr,
 		"MESOS_SLAVE_ID=" + sp.agentID,
 		"MESOS_AGENT_ID=" + sp.agentID,
@@ -280,7 +315,9 @@ func (a *Agent) executorEnv(sp launchSpec, dir string) []string {
 	if sp.kind == commandExecutor {
 		env = append(env, "MESOS_HTTP_COMMAND_EXECUTOR=1")
 	}
-	if imageOf(sp.kind, sp.info) != nil && a.cfg.Images != nil {
+	if sp.kind.builtin() && (sp.taskImage != nil || sp.kind == defaultExecutor) && a.imagesUnavailable() == "" {
+		// The default executor may get tasks with images in later groups
+		// too.
 		env = append(env, EnvPodmanSocket+"="+a.cfg.Images.Socket())
 	}
 	return env

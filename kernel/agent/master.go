@@ -404,11 +404,13 @@ func (a *Agent) disconnected(sess *session) {
 func (a *Agent) forgetAgent() {
 	a.mu.Lock()
 	var all []*executor
+	images := make(map[*executor]bool)
 	for _, f := range a.frameworks {
 		for _, e := range f.executors {
 			if e.state == execTerminated {
 				continue
 			}
+			images[e] = e.usesImages()
 			// The master has written these tasks off already: no updates.
 			e.state = execTerminated
 			if e.regTimer != nil {
@@ -424,13 +426,21 @@ func (a *Agent) forgetAgent() {
 	}
 	a.frameworks = make(map[string]*framework)
 	a.completedFrameworks = nil
+	oldID := a.agentID
 	a.agentID = ""
 	a.info.Id = nil
 	a.mu.Unlock()
 	for _, e := range all {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		_, _ = a.cz.Destroy(ctx, e.containerID)
-		a.cz.Forget(e.containerID)
+		_, _ = a.destroyContainer(ctx, e)
+		a.mu.Lock()
+		a.forgetContainerLocked(e)
+		a.mu.Unlock()
+		if images[e] && a.cfg.Images != nil && a.cfg.Images.Unavailable() == "" && oldID != "" {
+			if _, err := a.cfg.Images.RemoveContainer(ctx, oldID, e.containerID); err != nil {
+				a.log.Warn("remove the image containers of a destroyed executor", "container", e.containerID, "error", err)
+			}
+		}
 		cancel()
 	}
 	_ = removeIfExists(a.layout.MetaLatestLink())

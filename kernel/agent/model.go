@@ -2,11 +2,13 @@ package agent
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"strata/kernel/agent/statusupdate"
+	"strata/kernel/containerizer"
 	"strata/kernel/mesos/mesospb"
 )
 
@@ -110,15 +112,19 @@ func isDefaultExecutorInfo(ei *mesospb.ExecutorInfo) bool {
 
 // kindOfRecovered tells the kind of a checkpointed executor from its
 // ExecutorInfo: a generated command executor has a CommandInfo without a
-// value.
+// value (and its generated name and source), which a custom executor in a
+// container of an image may also have (it runs the image's entrypoint).
 func kindOfRecovered(ei *mesospb.ExecutorInfo) executorKind {
 	switch {
 	case isDefaultExecutorInfo(ei):
 		return defaultExecutor
-	case ei.GetCommand().GetValue() == "":
-		return commandExecutor
+	case ei.GetCommand().GetValue() != "":
+		return customExecutor
+	case containerizer.ImageOf(ei.GetContainer()) != nil &&
+		(ei.GetSource() != ei.GetExecutorId().GetValue() || !strings.HasPrefix(ei.GetName(), commandExecutorNamePrefix)):
+		return customExecutor
 	}
-	return customExecutor
+	return commandExecutor
 }
 
 // executor is one executor (one container run) of a framework.
@@ -143,8 +149,10 @@ type executor struct {
 	// recovered is set for executors found after an agent restart until they
 	// re-subscribe.
 	recovered bool
-	// shutdown is set once the agent decided to shut the executor down.
-	shutdown bool
+	// shutdown is set once the agent decided to shut the executor down;
+	// shutdownAt is when it sent SHUTDOWN (zero: not sent).
+	shutdown   bool
+	shutdownAt time.Time
 	// failState/failReason/failMessage, when set, override what the
 	// executor's non-terminal tasks become when the container ends.
 	failState   *mesospb.TaskState

@@ -16,11 +16,13 @@ import (
 // GET_CONTAINERS.
 type containerView struct {
 	fid, eid, name, source, cid string
-	// image is set for the command executor of an image task: its podman
-	// container's usage is added to the executor's.
-	image  bool
-	stats  *mesospb.ResourceStatistics
-	status *mesospb.ContainerStatus
+	// image is set for an executor that runs tasks in podman containers:
+	// their usage is added to the executor's; inImage for an executor
+	// that is itself a podman container, whose usage is podman's alone.
+	image, inImage bool
+	pid            int
+	stats          *mesospb.ResourceStatistics
+	status         *mesospb.ContainerStatus
 }
 
 // containers samples every live container's usage (outside the lock).
@@ -34,7 +36,7 @@ func (a *Agent) containers(ctx context.Context) []containerView {
 			}
 			views = append(views, containerView{
 				fid: f.id, eid: e.id, name: e.info.GetName(), source: e.info.GetSource(), cid: e.containerID,
-				image: imageOf(e.kind, e.info) != nil,
+				image: e.usesImages(), inImage: e.inImage(), pid: e.pid,
 			})
 		}
 	}
@@ -50,6 +52,17 @@ func (a *Agent) containers(ctx context.Context) []containerView {
 	}
 	out := views[:0]
 	for _, v := range views {
+		if v.inImage {
+			if v.stats = images[v.cid]; v.stats == nil {
+				continue // not running (any more)
+			}
+			v.status = &mesospb.ContainerStatus{ContainerId: containerID(v.cid)}
+			if v.pid > 0 {
+				v.status.ExecutorPid = proto.Uint32(uint32(v.pid))
+			}
+			out = append(out, v)
+			continue
+		}
 		st, err := a.cz.Usage(ctx, v.cid)
 		if err != nil {
 			continue

@@ -32,13 +32,22 @@ func (a *Agent) recover(ctx context.Context) error {
 	if st.BootID != "" && st.BootID != a.bootID {
 		a.log.Info("the host rebooted since the last run; no executor survived")
 	}
+	// Executors run by the process containerizer, and custom executors in
+	// podman containers of their images (ImageContainers).
 	var known []string
+	inImages := make(map[string]string)
 	if st.AgentID != "" {
 		for _, f := range st.Frameworks {
 			for _, ex := range f.Executors {
-				if run := ex.Run(ex.LatestRun); run != nil && !run.Completed && run.Pid > 0 {
-					known = append(known, run.ContainerID)
+				run := ex.Run(ex.LatestRun)
+				if run == nil || run.Completed || run.Pid <= 0 {
+					continue
 				}
+				if executorImage(kindOfRecovered(ex.Info), ex.Info) != nil {
+					inImages[run.ContainerID] = a.layout.RunDir(st.AgentID, f.ID, ex.ID, run.ContainerID)
+					continue
+				}
+				known = append(known, run.ContainerID)
 			}
 		}
 	}
@@ -55,6 +64,19 @@ func (a *Agent) recover(ctx context.Context) error {
 	alive := make(map[string]bool)
 	for _, id := range res.Recovered {
 		alive[id] = true
+	}
+	if len(inImages) > 0 {
+		if why := a.imagesUnavailable(); why != "" {
+			a.log.Warn("executors in image containers cannot be recovered", "reason", why, "executors", len(inImages))
+		} else {
+			found, err := a.cfg.Images.Recover(ctx, st.AgentID, inImages)
+			if err != nil {
+				a.log.Warn("recover executors in image containers", "error", err)
+			}
+			for _, id := range found {
+				alive[id] = true
+			}
+		}
 	}
 
 	a.mu.Lock()

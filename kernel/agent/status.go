@@ -125,10 +125,15 @@ func (a *Agent) countStatus(st *mesospb.TaskStatus) {
 // isDuplicate reports a duplicate update error.
 func isDuplicate(err error) bool { return errors.Is(err, statusupdate.ErrDuplicate) }
 
-// updateContainerLocked tells the containerizer the executor's current
-// resources (executor plus live tasks).
+// updateContainerLocked tells the process containerizer the executor's
+// current resources (executor plus live tasks).
 func (a *Agent) updateContainerLocked(e *executor) {
 	if e.launching || e.state == execTerminated {
+		return
+	}
+	if e.inImage() {
+		// A podman container keeps the limits it was launched with (the
+		// executor's and its first tasks' resources).
 		return
 	}
 	limits := map[string]*mesospb.Value_Scalar{}

@@ -85,6 +85,11 @@ type ContainerConfig struct {
 	// Container is the ContainerInfo of the executor (or of the command
 	// task): its rlimit_info is applied by every implementation.
 	Container *mesospb.ContainerInfo
+	// CommandInfo is the executor's CommandInfo, which Command was resolved
+	// from. A containerizer that runs the executor in a container of an
+	// image runs it instead, since its shell and argv forms mean something
+	// else there (the image's entrypoint).
+	CommandInfo *mesospb.CommandInfo
 }
 
 // Command is a resolved command line.

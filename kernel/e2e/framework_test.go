@@ -23,6 +23,7 @@ type framework struct {
 
 	mu      sync.Mutex
 	queue   []*mesospb.TaskInfo
+	groups  []*mesospb.Offer_Operation // LAUNCH_GROUP operations
 	updates chan *mesospb.TaskStatus
 	agents  map[string]*mesospb.AgentID
 }
@@ -59,20 +60,28 @@ func startFramework(t *testing.T, master string, checkpoint bool) *framework {
 func (f *framework) Offers(ctx context.Context, ev *schedulerpb.Event_Offers) error {
 	for _, o := range ev.GetOffers() {
 		f.mu.Lock()
-		tasks := f.queue
-		f.queue = nil
+		tasks, groups := f.queue, f.groups
+		f.queue, f.groups = nil, nil
 		f.mu.Unlock()
-		if len(tasks) == 0 {
+		if len(tasks) == 0 && len(groups) == 0 {
 			_ = f.client.Decline(ctx, []*mesospb.OfferID{o.GetId()}, &mesospb.Filters{RefuseSeconds: proto.Float64(0.5)})
 			continue
 		}
-		for _, t := range tasks {
+		all := append([]*mesospb.TaskInfo(nil), tasks...)
+		for _, g := range groups {
+			all = append(all, g.GetLaunchGroup().GetTaskGroup().GetTasks()...)
+		}
+		for _, t := range all {
 			t.AgentId = o.GetAgentId()
 			f.mu.Lock()
 			f.agents[t.GetTaskId().GetValue()] = o.GetAgentId()
 			f.mu.Unlock()
 		}
-		if err := f.client.Launch(ctx, []*mesospb.OfferID{o.GetId()}, tasks, &mesospb.Filters{RefuseSeconds: proto.Float64(0.5)}); err != nil {
+		ops := groups
+		if len(tasks) > 0 {
+			ops = append([]*mesospb.Offer_Operation{scheduler.LaunchOp(tasks...)}, groups...)
+		}
+		if err := f.client.Accept(ctx, []*mesospb.OfferID{o.GetId()}, ops, &mesospb.Filters{RefuseSeconds: proto.Float64(0.5)}); err != nil {
 			f.t.Errorf("launch: %v", err)
 		}
 	}
@@ -101,6 +110,17 @@ func (f *framework) launch(id, command string, mutate ...func(*mesospb.TaskInfo)
 	}
 	f.mu.Lock()
 	f.queue = append(f.queue, t)
+	f.mu.Unlock()
+	_ = f.client.Revive(context.Background())
+}
+
+// launchGroup queues a task group under executor for the next offer.
+func (f *framework) launchGroup(executor *mesospb.ExecutorInfo, tasks ...*mesospb.TaskInfo) {
+	for _, t := range tasks {
+		t.AgentId = &mesospb.AgentID{Value: proto.String("")}
+	}
+	f.mu.Lock()
+	f.groups = append(f.groups, scheduler.LaunchGroupOp(executor, &mesospb.TaskGroupInfo{Tasks: tasks}))
 	f.mu.Unlock()
 	_ = f.client.Revive(context.Background())
 }

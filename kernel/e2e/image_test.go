@@ -154,7 +154,7 @@ func TestImageTasks(t *testing.T) {
 	if s := flags.Flags["podman_status"]; !strings.HasPrefix(s, "podman 4.") || !strings.Contains(s, "(runc) at ") {
 		t.Fatalf("/flags podman_status = %q", s)
 	}
-	agentID, _ := agentState(t, agent)["id"].(string)
+	agentID := registeredID(t, agent)
 	t.Cleanup(func() { podmantest.RemoveContainers(t, agentID) })
 
 	fw := startFramework(t, master, false)
@@ -270,21 +270,28 @@ func podmanPS(t *testing.T, agentID string) string {
 }
 
 // TestImageTaskSurvivesAgentRestart kills the agent with SIGKILL while a checkpointing
-// framework's image task runs: the container keeps running, the restarted agent (and its new
-// podman service) recovers the task, removes a leftover container labelled with its id that no
-// checkpoint owns, and the task can still be killed.
+// framework's image task and custom executor in an image run: the containers keep running, the
+// restarted agent (and its new podman service) recovers the task and re-attaches the executor's
+// container, removes a leftover container labelled with its id that no checkpoint owns, and both
+// tasks can still be killed.
 func TestImageTaskSurvivesAgentRestart(t *testing.T) {
 	image := podmantest.BusyboxImage(t)
 	_, master, agentArgs, agentAddr := startCluster(t)
 	agent := start(t, agentArgs...)
 	eventually(t, 20*time.Second, "the agent to register", func() bool { return activeAgents(t, master) == 1 })
-	agentID, _ := agentState(t, agentAddr)["id"].(string)
+	agentID := registeredID(t, agentAddr)
 	t.Cleanup(func() { podmantest.RemoveContainers(t, agentID) })
 
 	fw := startFramework(t, master, true)
 	fw.launch("durable-img", `echo started; while true; do sleep 0.2; done`, inImage(image))
-	running := fw.waitState("durable-img", mesospb.TaskState_TASK_RUNNING, 30*time.Second)
+	// And a custom executor in an image: strata executor, which re-subscribes on its own.
+	fw.launchGroup(strataExecutorInImage("durable-exec", image, staticStrata(t)),
+		groupTask("in-exec", `echo started-in-executor; while true; do sleep 0.2; done`))
+	got := fw.awaitStates(30*time.Second, map[string]mesospb.TaskState{
+		"durable-img": mesospb.TaskState_TASK_RUNNING, "in-exec": mesospb.TaskState_TASK_RUNNING})
+	running := got["durable-img"]
 	name := "strata-" + running.GetContainerStatus().GetContainerId().GetValue()
+	execName := "strata-" + got["in-exec"].GetContainerStatus().GetContainerId().GetParent().GetValue()
 
 	// A container of this agent that no checkpoint knows, as a crash
 	// between creating a container and checkpointing would leave.
@@ -295,35 +302,49 @@ func TestImageTaskSurvivesAgentRestart(t *testing.T) {
 	}
 
 	agent.stop(t, syscall.SIGKILL, 10*time.Second)
-	if !podmanExists(t, name) {
-		t.Fatal("the task's container died with the agent")
+	if !podmanExists(t, name) || !podmanExists(t, execName) {
+		t.Fatal("a container died with the agent")
 	}
 	start(t, agentArgs...)
 	eventually(t, 30*time.Second, "the agent to re-register", func() bool { return activeAgents(t, master) == 1 })
 	eventually(t, 20*time.Second, "the leftover container to be removed", func() bool { return !podmanExists(t, leftover) })
-	out, err := exec.Command("podman", "inspect", "--format", "{{.State.Running}}", name).Output()
-	if err != nil || strings.TrimSpace(string(out)) != "true" {
-		t.Fatalf("the task's container after the restart: running=%q, %v", out, err)
+	for _, n := range []string{name, execName} {
+		out, err := exec.Command("podman", "inspect", "--format", "{{.State.Running}}", n).Output()
+		if err != nil || strings.TrimSpace(string(out)) != "true" {
+			t.Fatalf("container %s after the restart: running=%q, %v", n, out, err)
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := fw.client.Reconcile(ctx, []scheduler.ReconcileTask{{TaskID: "durable-img"}}); err != nil {
+	if err := fw.client.Reconcile(ctx, []scheduler.ReconcileTask{{TaskID: "durable-img"}, {TaskID: "in-exec"}}); err != nil {
 		t.Fatal(err)
 	}
-	fw.waitState("durable-img", mesospb.TaskState_TASK_RUNNING, 20*time.Second)
-	if err := fw.client.Kill(ctx, &mesospb.TaskID{Value: proto.String("durable-img")}, fw.agentOf("durable-img"),
-		&mesospb.KillPolicy{GracePeriod: &mesospb.DurationInfo{Nanoseconds: proto.Int64(int64(time.Second))}}); err != nil {
-		t.Fatal(err)
+	fw.awaitStates(20*time.Second, map[string]mesospb.TaskState{
+		"durable-img": mesospb.TaskState_TASK_RUNNING, "in-exec": mesospb.TaskState_TASK_RUNNING})
+	for _, id := range []string{"durable-img", "in-exec"} {
+		if err := fw.client.Kill(ctx, &mesospb.TaskID{Value: proto.String(id)}, fw.agentOf(id),
+			&mesospb.KillPolicy{GracePeriod: &mesospb.DurationInfo{Nanoseconds: proto.Int64(int64(time.Second))}}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	fw.waitState("durable-img", mesospb.TaskState_TASK_KILLED, 20*time.Second)
-	eventually(t, 10*time.Second, "the killed task's container to be removed", func() bool { return !podmanExists(t, name) })
+	// The re-attached executor in its image got the kill over its new subscription, and its
+	// container's end, seen by the new agent, ends the executor.
+	fw.awaitStates(20*time.Second, map[string]mesospb.TaskState{
+		"durable-img": mesospb.TaskState_TASK_KILLED, "in-exec": mesospb.TaskState_TASK_KILLED})
+	eventually(t, 20*time.Second, "the killed tasks' containers to be removed", func() bool {
+		return !podmanExists(t, name) && !podmanExists(t, execName)
+	})
 	if out, _ := os.ReadFile(filepath.Join(executorDir(t, agentAddr, "durable-img"), "stdout")); !strings.Contains(string(out), "started") {
 		t.Errorf("the task's stdout lacks its output:\n%s", out)
 	}
+	if out, _ := os.ReadFile(filepath.Join(executorDir(t, agentAddr, "durable-exec"), "tasks", "in-exec", "stdout")); !strings.Contains(string(out), "started-in-executor") {
+		t.Errorf("the executor's task's stdout lacks its output:\n%s", out)
+	}
 }
 
-// TestImageTaskPodmanOff: an agent with --podman=off fails image tasks at once, saying why.
+// TestImageTaskPodmanOff: an agent with --podman=off fails at once, saying why, command tasks
+// with images, custom executors in images and task groups with a task with an image.
 func TestImageTaskPodmanOff(t *testing.T) {
 	_, master, agent := startDev(t, "--podman=off")
 	if body := getBody(t, "http://"+agent+"/flags"); !strings.Contains(body, `"podman_status":"off (--podman=off)"`) {
@@ -331,10 +352,17 @@ func TestImageTaskPodmanOff(t *testing.T) {
 	}
 	fw := startFramework(t, master, false)
 	fw.launch("img-off", "true", inImage(podmantest.Image))
-	st := fw.waitState("img-off", mesospb.TaskState_TASK_FAILED, 20*time.Second)
-	if st.GetReason() != mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED ||
-		!strings.Contains(st.GetMessage(), "this agent cannot run image containers: podman is turned off on this agent (--podman=off)") ||
-		!strings.Contains(st.GetMessage(), podmantest.Image) {
-		t.Errorf("TASK_FAILED %v %q", st.GetReason(), st.GetMessage())
+	fw.launch("exec-off", "true", executorInImage("exec-off", podmantest.Image, "true"))
+	fw.launchGroup(defaultExecutor("group-off"), groupTask("group-img-off", "true", inImage(podmantest.Image)),
+		groupTask("group-proc-off", "true"))
+	got := fw.awaitStates(20*time.Second, map[string]mesospb.TaskState{
+		"img-off": mesospb.TaskState_TASK_FAILED, "exec-off": mesospb.TaskState_TASK_FAILED,
+		"group-img-off": mesospb.TaskState_TASK_FAILED, "group-proc-off": mesospb.TaskState_TASK_FAILED})
+	for id, st := range got {
+		if st.GetReason() != mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED ||
+			!strings.Contains(st.GetMessage(), "this agent cannot run image containers: podman is turned off on this agent (--podman=off)") ||
+			!strings.Contains(st.GetMessage(), podmantest.Image) {
+			t.Errorf("TASK_FAILED of %s: %v %q", id, st.GetReason(), st.GetMessage())
+		}
 	}
 }

@@ -47,6 +47,9 @@ func TestMain(m *testing.M) {
 	if tmp != "" {
 		os.RemoveAll(tmp)
 	}
+	if staticDir != "" {
+		os.RemoveAll(staticDir)
+	}
 	os.Exit(code)
 }
 

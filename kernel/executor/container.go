@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	"strata/kernel/containerizer"
 	"strata/kernel/containerizer/podman"
+	"strata/kernel/containerizer/podman/mesosspec"
 	"strata/kernel/mesos/mesospb"
 )
 
@@ -29,7 +32,12 @@ const (
 	removeTimeout = time.Minute
 )
 
-// containerRun is the podman container of a command task with an image.
+// containerRun is the podman container of a task with an image: the
+// command executor's task, or a task of one of the default executor's task
+// groups. Both modes run it the same way: prepareContainer builds its spec,
+// startContainer starts it in the background, watchContainer copies its
+// output and waits for it, killContainer and stopContainer stop it, and
+// containerExited reports its end and removes it.
 type containerRun struct {
 	img  *containerizer.Image
 	spec podman.Spec
@@ -71,11 +79,26 @@ func (c *containerRun) leftover() (*podman.Client, bool) {
 	return c.client, c.started != nil && !c.removed
 }
 
-// launchContainer starts a command task whose ContainerInfo has an image in
-// a podman container, like mesos-docker-executor: in the background it
-// connects to the agent's podman service, pulls the image if needed,
-// creates and starts the container; containerStarted goes on from there.
+// hostPortVar matches the variables that pass from the executor's
+// environment into a task's container: HOST, PORT, PORTS, PORT0…, PORT_NAME.
+var hostPortVar = regexp.MustCompile(`^(HOST|PORTS?|PORT[0-9]+|PORT_[A-Za-z0-9_]+)$`)
+
+// launchContainer runs the command executor's task, whose ContainerInfo has
+// an image, in a podman container, like mesos-docker-executor.
 func (e *executor) launchContainer(t *task, img *containerizer.Image) {
+	if err := e.prepareContainer(t, img); err != nil {
+		e.launchFailed(t, err)
+		return
+	}
+	e.startContainer(t)
+}
+
+// prepareContainer builds the container of task t (whose ContainerInfo asks
+// for img) without starting it (package mesosspec): in the task's sandbox,
+// named strata-<container id> for the command executor's task and
+// strata-<container id>.<nested container id> for a task of a group, and
+// labelled with the executor's container id, so the agent can find it.
+func (e *executor) prepareContainer(t *task, img *containerizer.Image) error {
 	t.ctr = &containerRun{img: img}
 	agentID, cid := e.cfg.AgentID, e.cfg.ContainerID
 	if e.agentID.GetValue() != "" {
@@ -84,23 +107,45 @@ func (e *executor) launchContainer(t *task, img *containerizer.Image) {
 	if e.containerID.GetValue() != "" {
 		cid = e.containerID.GetValue()
 	}
-	spec, warnings, err := containerSpec(t.info, img, containerPlace{
-		agentID: agentID, containerID: cid, sandbox: e.cfg.Sandbox, env: e.cfg.Env,
+	name := ""
+	if t.containerID != nil {
+		name = "strata-" + cid + "." + t.containerID.GetValue()
+	}
+	env := map[string]string{"MESOS_TASK_ID": t.id()}
+	for _, kv := range e.cfg.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok && hostPortVar.MatchString(k) {
+			env[k] = v
+		}
+	}
+	spec, warnings, err := mesosspec.Spec(mesosspec.Container{
+		AgentID: agentID, ContainerID: cid, Name: name, Sandbox: t.dir,
+		Info: t.info.GetContainer(), Command: t.info.GetCommand(),
+		Resources: t.info.GetResources(), Limits: t.info.GetLimits(),
+		Env: env, Labels: map[string]string{"strata.task": t.id()},
 	})
 	for _, w := range warnings {
 		e.log.Warn("Container of task "+t.id()+": "+w, "task", t.id())
 	}
-	if err != nil {
-		e.launchFailed(t, err)
-		return
+	switch {
+	case err != nil:
+		return err
+	case e.cfg.PodmanSocket == "":
+		return fmt.Errorf("the agent gave the executor no podman service (%s is not set): "+
+			"this agent cannot run image containers", EnvPodmanSocket)
+	case os.Geteuid() != 0:
+		return fmt.Errorf("the executor runs as uid %d, not as root, and cannot use the agent's podman service "+
+			"(the agent runs a default executor as root only when its first task group has a task with an image)", os.Geteuid())
 	}
-	if e.cfg.PodmanSocket == "" {
-		e.launchFailed(t, fmt.Errorf("the agent gave the executor no podman service (%s is not set): "+
-			"this agent cannot run image containers", EnvPodmanSocket))
-		return
-	}
+	t.ctr.spec, t.ctr.name = spec, spec.ContainerName()
+	return nil
+}
+
+// startContainer starts a prepared container in the background: it
+// connects to the agent's podman service, pulls the image if needed,
+// creates and starts the container; containerStarted goes on from there.
+func (e *executor) startContainer(t *task) {
 	c := t.ctr
-	c.spec, c.name = spec, spec.ContainerName()
+	spec := c.spec
 	var startCtx context.Context
 	startCtx, c.cancelStart = context.WithCancel(e.ctx)
 	c.watchCtx, c.cancelWatch = context.WithCancel(e.ctx)
@@ -122,6 +167,8 @@ func (e *executor) launchContainer(t *task, img *containerizer.Image) {
 				e.log.Warn("Cannot inspect the started container; reporting the host's IP", "container", c.name, "err", err)
 				info, err = nil, nil
 			}
+		} else if client != nil {
+			client.Close()
 		}
 		e.post(func() { e.containerStarted(t, st, info, err) })
 	})
@@ -168,6 +215,10 @@ func (e *executor) containerStarted(t *task, st *podman.Started, info *podman.In
 			return
 		}
 		e.launchFailed(t, err)
+		if g := t.group; g != nil && !e.shuttingDown {
+			// A group lives and dies together.
+			e.killGroup(g, nil)
+		}
 		return
 	}
 	t.launched = true
@@ -247,7 +298,7 @@ func (e *executor) copyContainerLogs(client *podman.Client, c *containerRun) {
 	defer close(c.logsDone)
 	after := 0 // attempts after the exit
 	for delay := podmanRetryMin; ; delay = min(2*delay, podmanRetryMax) {
-		err := client.CopyLogs(c.watchCtx, c.name, e.cfg.Sandbox)
+		err := client.CopyLogs(c.watchCtx, c.name, c.spec.Sandbox)
 		if c.watchCtx.Err() != nil {
 			return
 		}
@@ -315,6 +366,7 @@ func (e *executor) containerExited(t *task, exit *podman.Exit, waitErr error) {
 	}
 	e.forward(t, st)
 	e.removeContainer(c)
+	e.groupTaskEnded(t, st.GetState())
 	e.maybeExit()
 }
 
@@ -459,8 +511,13 @@ func (e *executor) cleanupContainer(t *task) {
 // (podman exec), as Mesos enters a container's namespaces for them.
 type containerRunner struct {
 	client *podman.Client
-	name   string
+	c      *containerRun
 }
+
+// exitGrace bounds how long a failed health check command waits for the
+// container's exit to be seen: a container that is exiting refuses exec
+// sessions before podman reports its exit.
+const exitGrace = 2 * time.Second
 
 func (r containerRunner) RunCommand(ctx context.Context, argv, env []string, output io.Writer) (int, error) {
 	vars := make(map[string]string, len(env))
@@ -469,8 +526,17 @@ func (r containerRunner) RunCommand(ctx context.Context, argv, env []string, out
 			vars[k] = v
 		}
 	}
-	res, err := r.client.Exec(ctx, r.name, argv, podman.ExecOptions{Env: vars})
+	res, err := r.client.Exec(ctx, r.c.name, argv, podman.ExecOptions{Env: vars})
 	if err != nil {
+		// The task is ending if its container is: that is no health
+		// failure of it (healthResult ignores results once it has exited).
+		t := time.NewTimer(exitGrace)
+		defer t.Stop()
+		select {
+		case <-r.c.exited:
+		case <-ctx.Done():
+		case <-t.C:
+		}
 		return 0, err
 	}
 	if output != nil {
@@ -478,6 +544,19 @@ func (r containerRunner) RunCommand(ctx context.Context, argv, env []string, out
 		_, _ = output.Write(res.Stderr)
 	}
 	return res.ExitCode, nil
+}
+
+// hasExited reports whether podman has reported the container's exit.
+func (c *containerRun) hasExited() bool {
+	if c.exited == nil {
+		return false
+	}
+	select {
+	case <-c.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 // networkInfos describes the container's addresses for container_status.

@@ -89,6 +89,15 @@ func (e *ctrEnv) containerGone() bool {
 	return errors.Is(err, podman.ErrNotFound)
 }
 
+func scalar(name string, v float64) *mesospb.Resource {
+	return &mesospb.Resource{Name: proto.String(name), Type: mesospb.Value_SCALAR.Enum(), Scalar: &mesospb.Value_Scalar{Value: proto.Float64(v)}}
+}
+
+func portsResource(begin, end uint64) *mesospb.Resource {
+	return &mesospb.Resource{Name: proto.String("ports"), Type: mesospb.Value_RANGES.Enum(),
+		Ranges: &mesospb.Value_Ranges{Range: []*mesospb.Value_Range{{Begin: proto.Uint64(begin), End: proto.Uint64(end)}}}}
+}
+
 // imageTask is a task running a shell command in the test image.
 func imageTask(cmd string, mods ...func(*mesospb.TaskInfo)) *mesospb.TaskInfo {
 	t := commandTask(cmd)

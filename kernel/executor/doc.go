@@ -36,33 +36,40 @@
 //
 // # Image containers
 //
-// When the command executor's task has a ContainerInfo of type DOCKER with
-// docker.image, or of type MESOS with a docker mesos.image, it runs the task
-// the way mesos-docker-executor does, through the agent's podman service
-// (STRATA_PODMAN_SOCKET; package podman): the container is named
-// strata-<container id> (MESOS_CONTAINER_ID, or SUBSCRIBED's container_id)
-// and labelled strata.agent and strata.container, so the agent can find it.
-// The spec follows Mesos' docker containerizer (containerSpec): the image,
+// A task whose ContainerInfo has type DOCKER with docker.image, or type MESOS
+// with a docker mesos.image, runs the way mesos-docker-executor runs it,
+// through the agent's podman service (STRATA_PODMAN_SOCKET; package podman),
+// in both modes: the command executor's task, and each task with an image of
+// the default executor's groups, in a container of its own. Both modes run
+// it with the same code (containerRun: prepare, start, watch, stop, remove).
+// The container is named strata-<container id> (MESOS_CONTAINER_ID, or
+// SUBSCRIBED's container_id) for the command executor's task and
+// strata-<container id>.<nested container id> for a task of a group, and
+// labelled strata.agent and strata.container (the executor's container id)
+// and strata.task, so the agent can find it. Its sandbox (the executor's, or
+// the task's tasks/<task id>) is bind-mounted at /mnt/mesos/sandbox. The
+// spec follows Mesos' docker containerizer (package mesosspec): the image,
 // pulled when missing or with force_pull_image (a MESOS image that is not
 // cached); a shell command as /bin/sh -c VALUE replacing the entrypoint, the
 // argv form as VALUE and ARGUMENTS after the image's entrypoint (DOCKER) or
 // as the program and its argv (MESOS); CommandInfo.environment plus the
-// executor's HOST and PORT* variables, MESOS_SANDBOX=/mnt/mesos/sandbox (the
-// sandbox, bind-mounted), MESOS_CONTAINER_NAME, MESOS_TASK_ID and
-// MESOS_ALLOCATION_ROLE; CommandInfo.user (not the framework's user, which
-// images seldom have); the HOST network by default, BRIDGE (or USER) with
-// docker.port_mappings whose host ports must be among the task's ports;
+// executor's HOST and PORT* variables, MESOS_SANDBOX=/mnt/mesos/sandbox,
+// MESOS_CONTAINER_NAME, MESOS_TASK_ID and MESOS_ALLOCATION_ROLE;
+// CommandInfo.user (not the framework's user, which images seldom have); the
+// image's working directory; the HOST network by default, BRIDGE (or USER)
+// with docker.port_mappings whose host ports must be among the task's ports;
 // host_path volumes (a relative host_path is in the sandbox, a relative
 // container_path under /mnt/mesos/sandbox), RO or RW; cpu shares (1024 per
 // cpu), a CFS quota from limits.cpus, and a memory limit from limits.mem or
 // the mem resource, at least 32 MB. docker.parameters, linux_info and
 // rlimit_info are ignored with a warning; privileged containers and volume
-// sources other than host paths fail the launch.
+// sources other than host paths fail the launch. The executor must run as
+// root to use the (rootful) service.
 //
 // The task gets TASK_STARTING, then, once the container runs, TASK_RUNNING
 // whose container_status has the executor's pid and the container's IP
 // addresses (the host's on the HOST network). The container's output goes to
-// the sandbox's stdout and stderr (podman's CopyLogs, which resumes where it
+// its sandbox's stdout and stderr (podman's CopyLogs, which resumes where it
 // stopped), all of it before the terminal update: TASK_FINISHED for exit
 // code 0, TASK_FAILED "Container exited with status N" otherwise, TASK_FAILED
 // with REASON_CONTAINER_LIMITATION_MEMORY and "Memory limit exceeded:
@@ -70,13 +77,14 @@
 // (whatever the exit code). The container is removed after the terminal
 // update, and when the executor exits with it still there. A failure to
 // connect, pull or create fails the task with REASON_CONTAINER_LAUNCH_FAILED
-// and podman's message, which names the image. A kill sends TASK_KILLING
-// (with the capability), then podman's stop: the stop signal (SIGTERM), and
-// SIGKILL after the grace period; TASK_KILLED follows the container's exit. A
-// kill while the image is being pulled cancels the start. COMMAND health
-// checks run inside the container (podman exec); HTTP and TCP checks connect
-// to the container's IP on a BRIDGE or USER network, to 127.0.0.1 on the
-// host network.
+// and podman's message, which names the image (and kills the rest of a
+// group). A kill sends TASK_KILLING (with the capability), then podman's
+// stop: the stop signal (SIGTERM), and SIGKILL after the grace period;
+// TASK_KILLED follows the container's exit. A kill while the image is being
+// pulled cancels the start. COMMAND health checks run inside the container
+// (podman exec, with the container's MESOS_SANDBOX); HTTP and TCP checks
+// connect to the container's IP on a BRIDGE or USER network, to 127.0.0.1
+// on the host network.
 //
 // The podman service is the agent's and restarts with it. While it does not
 // answer, the executor retries (connecting, waiting for the container,
@@ -96,13 +104,20 @@
 // CommandInfo like the command executor does (environment on top of the
 // executor's, without the authentication token, plus MESOS_CONTAINER_IP; the
 // task's user when the executor is root, who then owns the task's sandbox).
-// Every task of the group is prepared before any is started: a task that
-// cannot be (a container image, a failed fetch, an unknown user, no command)
-// fails with REASON_CONTAINER_LAUNCH_FAILED and the rest of its group ends
-// TASK_KILLED without having run. Once the group's processes are
-// started, each task gets TASK_RUNNING, whose container_status names a
-// container nested in the executor's (as Mesos' nested containers do), and
-// each ends FINISHED or FAILED by its exit status. A group lives and dies
+// A task whose ContainerInfo names an image runs in a podman container of
+// its own instead (see Image containers), with its sandbox at
+// /mnt/mesos/sandbox; a group may mix such tasks with process tasks. Every
+// task of the group is prepared before any is started: a task that cannot
+// be (a failed fetch, an unknown user, no command, an invalid container or
+// no podman service) fails with REASON_CONTAINER_LAUNCH_FAILED and the rest
+// of its group ends TASK_KILLED without having run. Then the processes are
+// started and get TASK_RUNNING, and the containers are started in the
+// background, each task getting TASK_RUNNING once its container runs (one
+// that fails to start fails its task, which kills the group). Every
+// TASK_RUNNING's container_status names a container nested in the
+// executor's (as Mesos' nested containers do), and each task ends FINISHED
+// or FAILED by its exit status (a container's, for a task with an image,
+// whose container is removed after the terminal update). A group lives and dies
 // together: when one of its tasks ends FAILED or KILLED (a health check kill
 // and max_completion_time included), or a KILL arrives for any of them, the
 // others still running are killed. A task that FINISHED leaves its siblings
@@ -159,11 +174,11 @@
 //
 // CheckInfo (TaskInfo.check) is ignored: no check_status is reported.
 // Environment variables of type SECRET are skipped. The default executor's
-// tasks run in the executor's own container, not in isolated nested
-// containers: tasks asking for a container image fail (see above), and their
-// resources are accounted to the executor's container. Image containers
-// support neither APPC images, registry credentials, docker volumes nor a
-// hostname; an OOM kill that happens while the executor is not watching (it
+// process tasks run in the executor's own container, not in isolated nested
+// containers, and their resources are accounted to the executor's container;
+// its tasks with images run in podman containers (see above). Image
+// containers support neither APPC images, registry credentials, docker
+// volumes nor a hostname; an OOM kill that happens while the executor is not watching (it
 // was down) is reported as a plain exit; with the pid-namespace isolation of
 // the executor's own container the OOM watch does not work (podman's own
 // report is used). For process tasks of the command executor, capabilities

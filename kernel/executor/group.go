@@ -79,10 +79,13 @@ func (e *executor) launchGroup(info *mesospb.TaskGroupInfo) {
 }
 
 // startGroup starts a group whose sandboxes are ready (errs holds what went
-// wrong for each task so far). Every task is prepared (user, command)
-// before any is started, so that a group with a task that cannot run fails
-// as a whole without running any of it; then all processes are started and
-// every task gets TASK_RUNNING.
+// wrong for each task so far). Every task is prepared (user, command, or the
+// spec of its container) before any is started, so that a group with a task
+// that cannot run fails as a whole without running any of it; then the
+// processes are started, and every process task gets TASK_RUNNING, and the
+// containers of the tasks with an image are started in the background (each
+// gets TASK_RUNNING once its container runs; one that fails to start fails
+// its task and kills the group).
 func (e *executor) startGroup(g *taskGroup, errs []error) {
 	if e.shuttingDown || g.killing {
 		// Killed, or shut down, while its URIs were being fetched.
@@ -94,7 +97,11 @@ func (e *executor) startGroup(g *taskGroup, errs []error) {
 	failed := false
 	for i, t := range g.tasks {
 		if errs[i] == nil {
-			specs[i], errs[i] = e.groupTaskSpec(t)
+			if img := containerizer.ImageOf(t.info.GetContainer()); img != nil {
+				errs[i] = e.prepareContainer(t, img)
+			} else {
+				specs[i], errs[i] = e.groupTaskSpec(t)
+			}
 		}
 		failed = failed || errs[i] != nil
 	}
@@ -110,20 +117,30 @@ func (e *executor) startGroup(g *taskGroup, errs []error) {
 		return
 	}
 
+	var started []*task
 	for i, t := range g.tasks {
+		if t.ctr != nil {
+			continue
+		}
 		e.log.Info("Starting task " + t.id())
 		if err := e.startTask(t, specs[i]); err != nil {
 			g.killing = true
 			e.launchFailed(t, err)
 			e.dropUnstarted(g, "task "+t.id()+" of its group could not be launched")
-			for _, s := range g.tasks[:i] {
+			for _, s := range started {
 				e.killTask(s, e.killGrace(s, nil))
 			}
 			e.maybeExit()
 			return
 		}
+		started = append(started, t)
 	}
 	for _, t := range g.tasks {
+		if t.ctr != nil {
+			e.startContainer(t)
+		}
+	}
+	for _, t := range started {
 		e.running(t)
 	}
 }
@@ -155,7 +172,9 @@ func (e *executor) killGroup(g *taskGroup, override *mesospb.KillPolicy) {
 		g.cancelFetch()
 	}
 	for _, t := range g.tasks {
-		if t.launched && !t.terminated {
+		// A container that is being started counts: its start is
+		// cancelled, or it is stopped once it runs.
+		if (t.launched || t.ctr != nil) && !t.terminated {
 			e.killTask(t, e.killGrace(t, override))
 		}
 	}
@@ -172,16 +191,11 @@ func (e *executor) nestedContainerID() *mesospb.ContainerID {
 	return id
 }
 
-// makeTaskDir refuses container images and creates the task's sandbox,
-// <sandbox>/tasks/<id>.
+// makeTaskDir creates the task's sandbox, <sandbox>/tasks/<id>.
 func (e *executor) makeTaskDir(t *task) error {
 	id := t.id()
 	if err := validTaskDirName(id); err != nil {
 		return err
-	}
-	if img := containerizer.ImageOf(t.info.GetContainer()); img != nil {
-		return fmt.Errorf("task '%s' asks for the container image %s, and container images are not "+
-			"supported in task groups: the default executor runs its tasks in its own container, without images", id, img)
 	}
 	if err := os.MkdirAll(t.dir, 0o755); err != nil {
 		return fmt.Errorf("create the sandbox of task '%s': %w", id, err)

@@ -107,13 +107,14 @@ func (e *executor) startHealthCheck(t *task) {
 		// The check runs inside the container (podman exec), and HTTP and
 		// TCP checks reach it on its IP on a bridge network.
 		client, _ := c.leftover()
-		check.Runner = containerRunner{client: client, name: c.name}
+		check.Runner = containerRunner{client: client, c: c}
 		check.Host = c.checkHost()
 	}
 	if check.Type == health.Command {
 		check.Output = e.cfg.Stderr
-		if t.group != nil {
-			// The check runs in the task's sandbox, as the task does.
+		if t.group != nil && t.ctr == nil {
+			// The check runs in the task's sandbox, as the task does (a
+			// container's MESOS_SANDBOX is already its sandbox mount).
 			check.Env = append([]string{EnvSandbox + "=" + t.dir}, check.Env...)
 		}
 	}
@@ -145,7 +146,9 @@ func (e *executor) startHealthCheck(t *task) {
 
 // healthResult reports a health check result as a TASK_RUNNING update.
 func (e *executor) healthResult(t *task, healthy bool, failures int, msg string) {
-	if t.killed || t.terminated || t.last == nil {
+	if t.killed || t.terminated || t.last == nil || (t.ctr != nil && t.ctr.hasExited()) {
+		// A task whose container has exited is ending: its terminal
+		// update follows once its output is copied.
 		return
 	}
 	if healthy {
@@ -161,7 +164,7 @@ func (e *executor) healthResult(t *task, healthy bool, failures int, msg string)
 
 // healthKill kills the task after too many consecutive health check failures.
 func (e *executor) healthKill(t *task, reason string) {
-	if t.killed || t.terminated {
+	if t.killed || t.terminated || (t.ctr != nil && t.ctr.hasExited()) {
 		return
 	}
 	e.log.Info("Killing task " + t.id() + ": " + reason)

@@ -29,8 +29,8 @@ type task struct {
 	acknowledged bool
 
 	proc *proc.Process
-	// ctr is the podman container of a command task with an image (the
-	// command executor runs it instead of a process).
+	// ctr is the podman container of a task with an image, which runs
+	// instead of a process.
 	ctr      *containerRun
 	launched bool // the process (or container) was started
 	// terminated is set once the process was reaped, or the launch failed:
@@ -301,15 +301,20 @@ func (e *executor) reaped(t *task, status proc.ExitStatus, waitErr error) {
 		st.Healthy = ptr(false)
 	}
 	e.forward(t, st)
+	e.groupTaskEnded(t, state)
+	e.maybeExit()
+}
+
+// groupTaskEnded kills the rest of the group of a task that ended FAILED or
+// KILLED: a task group lives and dies together, the default restart policy
+// of Mesos' default executor. A task that FINISHED leaves its siblings
+// running.
+func (e *executor) groupTaskEnded(t *task, state mesospb.TaskState) {
 	if g := t.group; g != nil && !g.killing && !e.shuttingDown &&
 		(state == mesospb.TaskState_TASK_FAILED || state == mesospb.TaskState_TASK_KILLED) {
-		// A task group lives and dies together: the default restart
-		// policy of Mesos' default executor. A task that FINISHED leaves
-		// its siblings running.
 		e.log.Info(fmt.Sprintf("Task %s ended in %v", t.id(), state))
 		e.killGroup(g, nil)
 	}
-	e.maybeExit()
 }
 
 // frameworkHasCapability reports whether the framework (from SUBSCRIBED)

@@ -57,6 +57,12 @@ type Containers struct {
 	socket string // where the service listens (planned before Start)
 	own    bool   // the agent starts the service itself
 
+	// ctx ends the watches of executor containers when the containerizer
+	// is closed (stop cancels it); wg waits for them.
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
 	mu      sync.Mutex
 	started bool
 	svc     *podman.Service
@@ -65,6 +71,9 @@ type Containers struct {
 	// tasks cannot run.
 	describe string
 	reason   string
+	// execs are the custom executors running in containers of their
+	// images, by container id.
+	execs map[string]*executorContainer
 }
 
 // New validates cfg and plans the service's socket. Nothing is started.
@@ -75,7 +84,8 @@ func New(cfg Config) (*Containers, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Containers{cfg: cfg, log: cfg.Logger.With("component", "agent/podmancz")}
+	c := &Containers{cfg: cfg, log: cfg.Logger.With("component", "agent/podmancz"), execs: make(map[string]*executorContainer)}
+	c.ctx, c.stop = context.WithCancel(context.Background())
 	switch cfg.Mode {
 	case ModeOff:
 		c.describe = "off (--podman=off)"
@@ -289,9 +299,11 @@ func (c *Containers) RemoveContainer(ctx context.Context, agentID, containerID s
 	return removed, nil
 }
 
-// Close stops the agent's own service, if it started one. Containers keep
-// running.
+// Close stops the agent's own service, if it started one, after the
+// watches of executor containers. Containers keep running.
 func (c *Containers) Close() error {
+	c.stop()
+	c.wg.Wait()
 	c.mu.Lock()
 	client, svc := c.client, c.svc
 	c.client, c.svc = nil, nil

@@ -298,6 +298,9 @@ func TestStats(t *testing.T) {
 	if last.MemCacheBytes < 8<<20 {
 		t.Errorf("page cache %d, want the 8 MiB file: %+v", last.MemCacheBytes, last)
 	}
+	if info, err := e.client.Inspect(e.ctx, st.Name); err != nil || info.MemoryLimit != 64<<20 {
+		t.Errorf("Inspect: memory limit %v, %v", info, err)
+	}
 	if last.Processes < 4 || last.Processes > 10 {
 		t.Errorf("processes %d, want sh, its loop, dd and sleep", last.Processes)
 	}

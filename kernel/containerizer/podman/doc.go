@@ -1,7 +1,9 @@
 // Package podman runs OCI containers through podman's REST API (the
-// github.com/containers/podman/v4 bindings), as a library for the agent and
-// the command executor: it plays the part Mesos' docker containerizer and
-// mesos-docker-executor give the docker CLI.
+// github.com/containers/podman/v4 bindings), as a library for the agent
+// (custom executors in images) and the built-in executor (tasks with
+// images): it plays the part Mesos' docker containerizer and
+// mesos-docker-executor give the docker CLI. Package mesosspec turns what
+// Mesos says about a container into a Spec.
 //
 // # The service
 //
@@ -56,11 +58,11 @@
 // even an immediate OOM kill is seen. One that happens while no client
 // watches (the executor is down) is missed there. Stop sends the stop
 // signal and SIGKILL after a grace period (whole seconds); Remove removes a
-// container (idempotently); Inspect reports state and IP addresses; Stats
-// samples CPU time, memory and processes (podman's numbers, plus rss and
-// page cache from the container's memory.stat, since a 4.3 service counts
-// page cache as usage); Exec runs a command inside (for COMMAND health
-// checks).
+// container (idempotently); Inspect reports state, IP addresses and the
+// memory limit; Stats samples CPU time, memory and processes (podman's
+// numbers, plus rss and page cache from the container's memory.stat, since a
+// 4.3 service counts page cache as usage); Exec runs a command inside (for
+// COMMAND health checks).
 //
 // Wait, Stats and CopyLogs read /proc and the cgroup filesystem, and
 // containers mount host paths: the service must run on the agent's host,
@@ -90,6 +92,6 @@
 // The bindings need the build tags `remote exclude_graphdriver_btrfs
 // btrfs_noversion exclude_graphdriver_devicemapper containers_image_openpgp`
 // (no cgo libraries then); the Makefile passes them (`make -s print-tags`).
-// Keep the import of this package to the agent's podman containerizer and
-// the executor, so that other packages build without them.
+// Keep the import of this package (and of mesosspec) to the agent's podman
+// containerizer and the executor, so that other packages build without them.
 package podman

@@ -129,6 +129,8 @@ type Info struct {
 	Labels      map[string]string
 	// LogPath is the container's log file.
 	LogPath string
+	// MemoryLimit is the container's memory limit in bytes (0: none).
+	MemoryLimit int64
 }
 
 // Inspect reports the container's state and addresses.
@@ -142,8 +144,11 @@ func (c *Client) Inspect(ctx context.Context, name string) (*Info, error) {
 		Name:  data.Name,
 		Image: data.ImageName,
 	}
-	if data.HostConfig != nil && data.HostConfig.LogConfig != nil {
-		info.LogPath = data.HostConfig.LogConfig.Path
+	if hc := data.HostConfig; hc != nil {
+		info.MemoryLimit = hc.Memory
+		if hc.LogConfig != nil {
+			info.LogPath = hc.LogConfig.Path
+		}
 	}
 	if data.Config != nil {
 		info.Labels = data.Config.Labels

@@ -19,7 +19,8 @@ type Started struct {
 	// container in the other calls.
 	ID   string
 	Name string
-	// Pid is the container's init process as seen from the host.
+	// Pid is the container's init process as seen from the host (it may
+	// have exited already).
 	Pid int
 	// LogPath is the container's k8s-file log (see CopyLogs).
 	LogPath string
@@ -59,6 +60,8 @@ func (c *Client) Run(ctx context.Context, spec Spec) (*Started, error) {
 	}
 	st := &Started{ID: created.ID, Name: name, LogPath: spec.LogPath()}
 	if data, err := containers.Inspect(cctx, created.ID, nil); err == nil && data.State != nil && data.State.Pid > 0 {
+		// runc's init process, which becomes the command.
+		st.Pid = data.State.Pid
 		c.watchOOM(created.ID, name, data.State.Pid)
 	}
 	if err := containers.Start(cctx, created.ID, nil); err != nil {
@@ -68,7 +71,7 @@ func (c *Client) Run(ctx context.Context, spec Spec) (*Started, error) {
 		c.cleanupFailed(created.ID)
 		return nil, fmt.Errorf("podman: start container %s: %w", name, err)
 	}
-	if data, err := containers.Inspect(cctx, created.ID, nil); err == nil && data.State != nil {
+	if data, err := containers.Inspect(cctx, created.ID, nil); err == nil && data.State != nil && data.State.Pid > 0 {
 		st.Pid = data.State.Pid
 	}
 	c.log.Info("container started", "name", name, "id", shortID(created.ID), "image", spec.Image,

@@ -1,11 +1,10 @@
-package executor
+package mesosspec
 
 import (
 	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -22,39 +21,59 @@ const (
 	minCPUQuota = 0.01
 )
 
-// containerPlace is what a task's container spec needs besides the TaskInfo.
-type containerPlace struct {
-	agentID, containerID string
-	// sandbox is the sandbox on the host, mounted at podman.SandboxPath.
-	sandbox string
-	// env is the executor's environment, whose HOST and PORT variables
-	// pass into the container.
-	env []string
+// Container is a container of an image as Mesos describes it: a task's or an
+// executor's ContainerInfo, CommandInfo, resources and limits, and where the
+// container belongs.
+type Container struct {
+	// AgentID and ContainerID become the labels strata.agent and
+	// strata.container (the container id of the executor, which the agent
+	// finds its containers by).
+	AgentID, ContainerID string
+	// Name is the podman name; empty means "strata-<ContainerID>".
+	Name string
+	// Sandbox is the sandbox on the host, mounted at podman.SandboxPath.
+	Sandbox string
+	// Info is the ContainerInfo naming the image.
+	Info *mesospb.ContainerInfo
+	// Command is what the container runs, and its user and environment.
+	Command *mesospb.CommandInfo
+	// Resources and Limits give the cpu shares, the CFS quota and the
+	// memory limit; the host ports of port mappings must be among the
+	// ports resources.
+	Resources []*mesospb.Resource
+	Limits    map[string]*mesospb.Value_Scalar
+	// Env is the environment below the CommandInfo's (which wins).
+	Env map[string]string
+	// Labels are added to the container's.
+	Labels map[string]string
 }
 
-// containerSpec builds the podman container of a command task with an image
-// the way Mesos' docker containerizer builds its `docker run` (for a
-// ContainerInfo of type DOCKER), or the Mesos containerizer its image
-// container (type MESOS). It also returns warnings about what the task asks
-// for that is ignored.
-func containerSpec(info *mesospb.TaskInfo, img *containerizer.Image, p containerPlace) (podman.Spec, []string, error) {
+// Spec builds the podman container of c the way Mesos' docker containerizer
+// builds its `docker run` (for a ContainerInfo of type DOCKER), or the Mesos
+// containerizer its image container (type MESOS). It also returns warnings
+// about what c asks for that is ignored.
+func Spec(c Container) (podman.Spec, []string, error) {
 	var warnings []string
 	warn := func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }
-	ci := info.GetContainer()
+	ci := c.Info
+	img := containerizer.ImageOf(ci)
 	switch {
+	case img == nil:
+		return podman.Spec{}, nil, errors.New("mesosspec: the container names no image")
 	case img.Appc:
 		return podman.Spec{}, nil, fmt.Errorf("the APPC image '%s' cannot run here: only DOCKER images are supported", img.Name)
 	case strings.TrimSpace(img.Name) == "":
 		return podman.Spec{}, nil, errors.New("the container names no image")
-	case p.agentID == "" || p.containerID == "":
-		return podman.Spec{}, nil, errors.New("the executor knows neither the agent id nor its container id, which label the container")
+	case c.AgentID == "" || c.ContainerID == "":
+		return podman.Spec{}, nil, errors.New("mesosspec: the agent id and the container id, which label the container, are required")
 	}
 	spec := podman.Spec{
-		AgentID:     p.agentID,
-		ContainerID: p.containerID,
+		AgentID:     c.AgentID,
+		ContainerID: c.ContainerID,
+		Name:        c.Name,
 		Image:       img.Name,
-		Sandbox:     p.sandbox,
-		Labels:      map[string]string{"strata.task": info.GetTaskId().GetValue()},
+		Sandbox:     c.Sandbox,
+		Labels:      c.Labels,
 	}
 	if img.Docker {
 		spec.ForcePull = ci.GetDocker().GetForcePullImage()
@@ -63,16 +82,16 @@ func containerSpec(info *mesospb.TaskInfo, img *containerizer.Image, p container
 		spec.ForcePull = !ci.GetMesos().GetImage().GetCached()
 	}
 
-	if err := containerCommand(&spec, info.GetCommand(), img.Docker); err != nil {
+	if err := containerCommand(&spec, c.Command, img.Docker); err != nil {
 		return podman.Spec{}, nil, err
 	}
-	spec.Env = containerEnv(info, p)
+	spec.Env = containerEnv(c, spec.ContainerName())
 	// Mesos' docker containerizer runs the image's user; Strata honours
-	// the task's own CommandInfo.user (not the framework's, which the
-	// image seldom knows).
-	spec.User = info.GetCommand().GetUser()
+	// the CommandInfo's own user (not the framework's, which the image
+	// seldom knows).
+	spec.User = c.Command.GetUser()
 
-	ports := portRanges(info.GetResources())
+	ports := portRanges(c.Resources)
 	if err := containerNetwork(&spec, ci, img.Docker, ports); err != nil {
 		return podman.Spec{}, nil, err
 	}
@@ -82,12 +101,12 @@ func containerSpec(info *mesospb.TaskInfo, img *containerizer.Image, p container
 		}
 		warn("the container hostname %q is ignored", ci.GetHostname())
 	}
-	vols, err := containerVolumes(ci.GetVolumes(), p.sandbox)
+	vols, err := containerVolumes(ci.GetVolumes(), c.Sandbox)
 	if err != nil {
 		return podman.Spec{}, nil, err
 	}
 	spec.Volumes = vols
-	containerResources(&spec, info)
+	containerResources(&spec, c.Resources, c.Limits)
 
 	if d := ci.GetDocker(); d != nil {
 		if d.GetPrivileged() {
@@ -140,31 +159,24 @@ func containerCommand(spec *podman.Spec, cmd *mesospb.CommandInfo, docker bool) 
 	return nil
 }
 
-// hostPortVar matches the variables that pass from the executor's
-// environment into the container: HOST, PORT, PORTS, PORT0…, PORT_NAME.
-var hostPortVar = regexp.MustCompile(`^(HOST|PORTS?|PORT[0-9]+|PORT_[A-Za-z0-9_]+)$`)
-
-// containerEnv is the container's environment (on top of the image's): the
-// executor's HOST and PORT variables, the CommandInfo's environment, and
-// what Mesos adds: MESOS_SANDBOX (podman.Spec sets it), MESOS_CONTAINER_NAME,
-// MESOS_TASK_ID and MESOS_ALLOCATION_ROLE.
-func containerEnv(info *mesospb.TaskInfo, p containerPlace) map[string]string {
-	env := make(map[string]string)
-	for _, kv := range p.env {
-		if name, value, ok := strings.Cut(kv, "="); ok && hostPortVar.MatchString(name) {
-			env[name] = value
-		}
+// containerEnv is the container's environment (on top of the image's):
+// c.Env, the CommandInfo's environment (secrets left out), and what Mesos
+// adds: MESOS_SANDBOX (podman.Spec sets it), MESOS_CONTAINER_NAME and
+// MESOS_ALLOCATION_ROLE.
+func containerEnv(c Container, name string) map[string]string {
+	env := make(map[string]string, len(c.Env)+4)
+	for k, v := range c.Env {
+		env[k] = v
 	}
-	for _, v := range info.GetCommand().GetEnvironment().GetVariables() {
+	for _, v := range c.Command.GetEnvironment().GetVariables() {
 		if v.GetType() == mesospb.Environment_Variable_SECRET || v.GetName() == "" || strings.Contains(v.GetName(), "=") {
 			continue
 		}
 		env[v.GetName()] = v.GetValue()
 	}
-	env["MESOS_CONTAINER_NAME"] = "strata-" + p.containerID
-	env["MESOS_TASK_ID"] = info.GetTaskId().GetValue()
-	if res := info.GetResources(); len(res) > 0 {
-		if role := res[0].GetAllocationInfo().GetRole(); role != "" {
+	env["MESOS_CONTAINER_NAME"] = name
+	if len(c.Resources) > 0 {
+		if role := c.Resources[0].GetAllocationInfo().GetRole(); role != "" {
 			env["MESOS_ALLOCATION_ROLE"] = role
 		}
 	}
@@ -178,44 +190,25 @@ func containerEnv(info *mesospb.TaskInfo, p containerPlace) map[string]string {
 // with that entry's port mappings. Every host port must be one of the task's
 // port resources.
 func containerNetwork(spec *podman.Spec, ci *mesospb.ContainerInfo, docker bool, ports [][2]uint64) error {
+	var err error
+	if spec.Network, spec.NetworkName, err = network(ci, docker); err != nil {
+		return err
+	}
 	var mappings []podman.PortMapping
-	nets := ci.GetNetworkInfos()
+	var from []*mesospb.NetworkInfo_PortMapping
 	if docker {
-		d := ci.GetDocker()
-		switch d.GetNetwork() {
-		case mesospb.ContainerInfo_DockerInfo_HOST:
-			spec.Network = podman.NetworkHost
-		case mesospb.ContainerInfo_DockerInfo_BRIDGE:
-			spec.Network = podman.NetworkBridge
-		case mesospb.ContainerInfo_DockerInfo_NONE:
-			spec.Network = podman.NetworkNone
-		case mesospb.ContainerInfo_DockerInfo_USER:
-			if len(nets) != 1 || nets[0].GetName() == "" {
-				return errors.New("a USER network needs exactly one network_infos entry with a name")
-			}
-			spec.Network, spec.NetworkName = podman.NetworkUser, nets[0].GetName()
-		default:
-			return fmt.Errorf("unsupported network mode %v", d.GetNetwork())
-		}
-		for _, m := range d.GetPortMappings() {
+		for _, m := range ci.GetDocker().GetPortMappings() {
 			mappings = append(mappings, podman.PortMapping{
 				HostPort: uint16(m.GetHostPort()), ContainerPort: uint16(m.GetContainerPort()), Protocol: m.GetProtocol()})
 		}
 	} else {
-		switch {
-		case len(nets) > 1:
-			return errors.New("only one network can be joined by an image container")
-		case len(nets) == 1 && nets[0].GetName() != "":
-			spec.Network, spec.NetworkName = podman.NetworkUser, nets[0].GetName()
-		default:
-			spec.Network = podman.NetworkHost
+		for _, n := range ci.GetNetworkInfos() {
+			from = append(from, n.GetPortMappings()...)
 		}
-		for _, n := range nets {
-			for _, m := range n.GetPortMappings() {
-				mappings = append(mappings, podman.PortMapping{
-					HostPort: uint16(m.GetHostPort()), ContainerPort: uint16(m.GetContainerPort()), Protocol: m.GetProtocol()})
-			}
-		}
+	}
+	for _, m := range from {
+		mappings = append(mappings, podman.PortMapping{
+			HostPort: uint16(m.GetHostPort()), ContainerPort: uint16(m.GetContainerPort()), Protocol: m.GetProtocol()})
 	}
 	if len(mappings) > 0 && (spec.Network == podman.NetworkHost || spec.Network == podman.NetworkNone) {
 		return errors.New("port mappings are only supported for bridge and user-defined networks")
@@ -227,6 +220,37 @@ func containerNetwork(spec *podman.Spec, ci *mesospb.ContainerInfo, docker bool,
 	}
 	spec.PortMappings = mappings
 	return nil
+}
+
+// network is the network of a DOCKER container (docker.network: HOST by
+// default, BRIDGE, NONE, or USER naming one network_infos entry), or of a
+// MESOS container (the one named network_infos entry, else the host's).
+func network(ci *mesospb.ContainerInfo, docker bool) (podman.Network, string, error) {
+	nets := ci.GetNetworkInfos()
+	if docker {
+		switch n := ci.GetDocker().GetNetwork(); n {
+		case mesospb.ContainerInfo_DockerInfo_HOST:
+			return podman.NetworkHost, "", nil
+		case mesospb.ContainerInfo_DockerInfo_BRIDGE:
+			return podman.NetworkBridge, "", nil
+		case mesospb.ContainerInfo_DockerInfo_NONE:
+			return podman.NetworkNone, "", nil
+		case mesospb.ContainerInfo_DockerInfo_USER:
+			if len(nets) != 1 || nets[0].GetName() == "" {
+				return podman.NetworkHost, "", errors.New("a USER network needs exactly one network_infos entry with a name")
+			}
+			return podman.NetworkUser, nets[0].GetName(), nil
+		default:
+			return podman.NetworkHost, "", fmt.Errorf("unsupported network mode %v", n)
+		}
+	}
+	switch {
+	case len(nets) > 1:
+		return podman.NetworkHost, "", errors.New("only one network can be joined by an image container")
+	case len(nets) == 1 && nets[0].GetName() != "":
+		return podman.NetworkUser, nets[0].GetName(), nil
+	}
+	return podman.NetworkHost, "", nil
 }
 
 // portRanges returns the task's port resources.
@@ -298,13 +322,12 @@ func containerVolumes(vols []*mesospb.Volume, sandbox string) ([]podman.Volume, 
 // quota from limits.cpus when it is finite, and the memory limit:
 // limits.mem when finite (none when infinite), else the mem resource; at
 // least 32 MB, as Mesos' docker containerizer does.
-func containerResources(spec *podman.Spec, info *mesospb.TaskInfo) {
-	cpus := containerizer.ScalarResource(info.GetResources(), "cpus")
-	memMB := containerizer.ScalarResource(info.GetResources(), "mem")
+func containerResources(spec *podman.Spec, resources []*mesospb.Resource, limits map[string]*mesospb.Value_Scalar) {
+	cpus := containerizer.ScalarResource(resources, "cpus")
+	memMB := containerizer.ScalarResource(resources, "mem")
 	if cpus > 0 {
 		spec.CPUShares = podman.CPUShares(cpus)
 	}
-	limits := info.GetLimits()
 	if l, ok := limits["cpus"]; ok && !math.IsInf(l.GetValue(), 1) && l.GetValue() > 0 {
 		spec.CPUQuota = max(l.GetValue(), minCPUQuota)
 	}

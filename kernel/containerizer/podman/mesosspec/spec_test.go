@@ -1,4 +1,4 @@
-package executor
+package mesosspec
 
 import (
 	"math"
@@ -8,7 +8,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"strata/kernel/containerizer"
 	"strata/kernel/containerizer/podman"
 	"strata/kernel/mesos/mesospb"
 )
@@ -41,12 +40,12 @@ func dockerTask(cmd *mesospb.CommandInfo, mods ...func(*mesospb.TaskInfo)) *meso
 }
 
 func TestContainerSpec(t *testing.T) {
-	place := containerPlace{agentID: "agent-1", containerID: "cid-1", sandbox: "/sb",
-		env: []string{"PATH=/usr/bin", "HOST=10.0.0.9", "PORT0=31001", "PORTS=31001", "PORT_HTTP=31001", "PORTABLE=no"}}
+	base := map[string]string{"HOST": "10.0.0.9", "PORT0": "31001", "MESOS_TASK_ID": "task-7"}
 	shell := &mesospb.CommandInfo{Value: proto.String("echo hi")}
 	tests := []struct {
 		name  string
 		task  *mesospb.TaskInfo
+		name2 string // the podman name, if not the default
 		check func(t *testing.T, s podman.Spec, warnings []string)
 		err   string
 	}{
@@ -67,7 +66,7 @@ func TestContainerSpec(t *testing.T) {
 				if s.CPUShares != 512 || s.CPUQuota != 0 || s.MemoryLimit != 64<<20 {
 					t.Errorf("resources: shares %d quota %v mem %d", s.CPUShares, s.CPUQuota, s.MemoryLimit)
 				}
-				want := map[string]string{"HOST": "10.0.0.9", "PORT0": "31001", "PORTS": "31001", "PORT_HTTP": "31001",
+				want := map[string]string{"HOST": "10.0.0.9", "PORT0": "31001",
 					"MESOS_CONTAINER_NAME": "strata-cid-1", "MESOS_TASK_ID": "task-7"}
 				if !reflect.DeepEqual(s.Env, want) {
 					t.Errorf("env %v, want %v", s.Env, want)
@@ -194,6 +193,19 @@ func TestContainerSpec(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "named container with an allocation role",
+			task: dockerTask(shell, func(ti *mesospb.TaskInfo) {
+				ti.Resources[0].AllocationInfo = &mesospb.Resource_AllocationInfo{Role: proto.String("web")}
+			}),
+			name2: "strata-cid-1.nested",
+			check: func(t *testing.T, s podman.Spec, _ []string) {
+				if s.ContainerName() != "strata-cid-1.nested" || s.ContainerID != "cid-1" ||
+					s.Env["MESOS_CONTAINER_NAME"] != "strata-cid-1.nested" || s.Env["MESOS_ALLOCATION_ROLE"] != "web" {
+					t.Errorf("name %q label %q env %v", s.ContainerName(), s.ContainerID, s.Env)
+				}
+			},
+		},
 		{name: "shell without a value", task: dockerTask(&mesospb.CommandInfo{}), err: "no command value"},
 		{
 			name: "port mapping on the host network",
@@ -254,11 +266,9 @@ func TestContainerSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			img := containerizer.ImageOf(tt.task.GetContainer())
-			if img == nil {
-				t.Fatal("ImageOf found no image")
-			}
-			s, warnings, err := containerSpec(tt.task, img, place)
+			s, warnings, err := Spec(Container{AgentID: "agent-1", ContainerID: "cid-1", Name: tt.name2, Sandbox: "/sb",
+				Info: tt.task.GetContainer(), Command: tt.task.GetCommand(), Resources: tt.task.GetResources(),
+				Limits: tt.task.GetLimits(), Env: base})
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want %q", err, tt.err)
@@ -270,25 +280,5 @@ func TestContainerSpec(t *testing.T) {
 			}
 			tt.check(t, s, warnings)
 		})
-	}
-}
-
-func TestImageOf(t *testing.T) {
-	tests := []struct {
-		ci   *mesospb.ContainerInfo
-		want *containerizer.Image
-	}{
-		{nil, nil},
-		{&mesospb.ContainerInfo{Type: mesospb.ContainerInfo_MESOS.Enum()}, nil},
-		{&mesospb.ContainerInfo{Type: mesospb.ContainerInfo_DOCKER.Enum(), Docker: &mesospb.ContainerInfo_DockerInfo{Image: proto.String("a")}},
-			&containerizer.Image{Name: "a", Docker: true}},
-		{&mesospb.ContainerInfo{Type: mesospb.ContainerInfo_MESOS.Enum(), Mesos: &mesospb.ContainerInfo_MesosInfo{
-			Image: &mesospb.Image{Type: mesospb.Image_DOCKER.Enum(), Docker: &mesospb.Image_Docker{Name: proto.String("b")}}}},
-			&containerizer.Image{Name: "b"}},
-	}
-	for i, tt := range tests {
-		if got := containerizer.ImageOf(tt.ci); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%d: ImageOf = %+v, want %+v", i, got, tt.want)
-		}
 	}
 }
