@@ -155,7 +155,9 @@ func TestOOMKillDetected(t *testing.T) {
 		if o.Kills < 1 || o.LimitBytes != 64*mib || o.LimitHits == 0 {
 			t.Errorf("oom event %+v", o)
 		}
-		if o.MaxUsageBytes < 48*mib || o.MaxUsageBytes > o.LimitBytes {
+		// The kernel charges in batches and may overshoot the limit by a
+		// few pages before the OOM killer runs.
+		if o.MaxUsageBytes < 48*mib || o.MaxUsageBytes > o.LimitBytes+mib {
 			t.Errorf("peak usage %d, want close to the 64 MiB limit", o.MaxUsageBytes)
 		}
 	case <-ctx.Done():
