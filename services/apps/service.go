@@ -21,6 +21,7 @@ import (
 	"strata/services/apps/api"
 	"strata/services/apps/app"
 	"strata/services/apps/deploy"
+	"strata/services/apps/events"
 	"strata/services/apps/framework"
 	"strata/services/apps/store"
 )
@@ -157,6 +158,13 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("apps: %w", err)
 	}
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	evlog, err := openEventLog(ctx, st, reg, s.cfg.Logger)
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("apps: listen: %w", err)
@@ -164,12 +172,11 @@ func (s *Service) Run(ctx context.Context) error {
 	defer ln.Close()
 	advertised := s.advertise(ln)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var mgr *deploy.Manager
 	fw, err := framework.New(framework.Config{
 		Masters:           s.cfg.Masters,
 		Store:             st,
+		Events:            evlog,
 		Name:              s.cfg.FrameworkName,
 		User:              s.cfg.User,
 		WebUIURL:          "http://" + advertised,
@@ -189,7 +196,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("apps: %w", err)
 	}
 	mgr, err = deploy.New(deploy.Config{
-		Cluster: fw, Store: deployStore{st}, ProgressDeadline: s.cfg.ProgressDeadline, Logger: s.cfg.Logger,
+		Cluster: fw, Store: deployStore{st}, ProgressDeadline: s.cfg.ProgressDeadline, Events: evlog, Logger: s.cfg.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
@@ -202,6 +209,7 @@ func (s *Service) Run(ctx context.Context) error {
 	httpPort, _ := strconv.Atoi(port)
 	srv := api.New(api.Config{
 		Deployer: mgr, Tasks: fw, Gatherer: reg, Registerer: reg, Logger: s.cfg.Logger,
+		Events: evlog, EventStream: evlog.bus.Handler(events.HandlerOptions{}),
 		Info: api.Info{
 			Version: APIVersion, BuildRef: "strata-" + version.Version + "-" + version.GitSHA, Leader: advertised, HTTPPort: httpPort,
 			Masters: s.cfg.Masters, FrameworkName: orDefault(s.cfg.FrameworkName, framework.DefaultName),
@@ -245,8 +253,12 @@ func (s *Service) Run(ctx context.Context) error {
 	<-runCtx.Done()
 	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer done()
+	evlog.close() // ends the /v2/events streams, which Shutdown would otherwise wait for
 	_ = httpSrv.Shutdown(shutdownCtx)
 	wg.Wait()
+	if err := evlog.saveLast(shutdownCtx); err != nil {
+		s.log.Error("storing the last event id", "err", err)
+	}
 	select {
 	case err := <-errs:
 		return err

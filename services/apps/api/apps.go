@@ -204,7 +204,7 @@ func (s *Server) createApp(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	d, err := s.cfg.Deployer.Deploy(c.Request.Context(), []deploy.Change{{Kind: deploy.PutApp, App: a, Create: true}}, flag(c, "force", false))
+	d, err := s.deploy(c, []deploy.Change{{Kind: deploy.PutApp, App: a, Create: true}})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -269,7 +269,7 @@ func (s *Server) putApp(c *gin.Context, segs []string, patch bool) {
 			return
 		}
 	}
-	d, err := s.cfg.Deployer.Deploy(c.Request.Context(), []deploy.Change{{Kind: deploy.PutApp, App: target}}, flag(c, "force", false))
+	d, err := s.deploy(c, []deploy.Change{{Kind: deploy.PutApp, App: target}})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -287,7 +287,7 @@ func (s *Server) deleteApp(c *gin.Context, segs []string) {
 	if !ok {
 		return
 	}
-	d, err := s.cfg.Deployer.Deploy(c.Request.Context(), []deploy.Change{{Kind: deploy.DeleteApp, ID: a.ID}}, flag(c, "force", false))
+	d, err := s.deploy(c, []deploy.Change{{Kind: deploy.DeleteApp, ID: a.ID}})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -300,7 +300,7 @@ func (s *Server) restartApp(c *gin.Context, segs []string) {
 	if !ok {
 		return
 	}
-	d, err := s.cfg.Deployer.Deploy(c.Request.Context(), []deploy.Change{{Kind: deploy.RestartApp, ID: a.ID}}, flag(c, "force", false))
+	d, err := s.deploy(c, []deploy.Change{{Kind: deploy.RestartApp, ID: a.ID}})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -392,7 +392,7 @@ func (s *Server) bulkUpdate(c *gin.Context, patch bool) {
 		s.fail(c, &app.ValidationError{Details: []app.Detail{{Path: "/", Errors: []string{"no apps given"}}}})
 		return
 	}
-	d, err := s.cfg.Deployer.Deploy(c.Request.Context(), changes, flag(c, "force", false))
+	d, err := s.deploy(c, changes)
 	if err != nil {
 		s.fail(c, err)
 		return

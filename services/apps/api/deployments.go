@@ -71,7 +71,7 @@ func (s *Server) getDeployment(c *gin.Context) {
 // id is answered), with ?force=true without (202, empty body).
 func (s *Server) deleteDeployment(c *gin.Context) {
 	force := flag(c, "force", false)
-	rollback, err := s.cfg.Deployer.Cancel(c.Request.Context(), c.Param("id"), !force)
+	rollback, err := s.cancel(c, c.Param("id"), !force)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -6,9 +6,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"strata/services/apps/app"
-	"strata/services/apps/instance"
 )
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
@@ -67,56 +64,4 @@ func (s *Server) leader(c *gin.Context) {
 		return
 	}
 	writeJSON(c, http.StatusOK, gin.H{"leader": s.cfg.Info.Leader})
-}
-
-// queue answers /v2/queue: the apps with instances waiting for an offer, how many, and their
-// launch delay. Offer statistics (processedOffersSummary) come with the placement package.
-func (s *Server) queue(c *gin.Context) {
-	type delay struct {
-		TimeLeftSeconds int64 `json:"timeLeftSeconds"`
-		Overdue         bool  `json:"overdue"`
-	}
-	type entry struct {
-		App   appInfo `json:"app"`
-		Count int     `json:"count"`
-		Delay delay   `json:"delay"`
-		Since string  `json:"since"`
-		Role  string  `json:"role"`
-	}
-	out := []entry{}
-	now := time.Now()
-	for _, a := range s.cfg.Deployer.Apps() {
-		var waiting []*instance.Instance
-		for _, i := range s.cfg.Tasks.Instances(a.ID) {
-			if !i.Launched() {
-				waiting = append(waiting, i)
-			}
-		}
-		if len(waiting) == 0 {
-			continue
-		}
-		e := entry{App: s.appInfo(a, embed{}), Count: len(waiting), Since: app.FormatVersion(waiting[0].ScheduledAt), Role: a.Role}
-		if until, ok := s.cfg.Tasks.Delay(a.ID); ok {
-			e.Delay.TimeLeftSeconds = int64(until.Sub(now).Seconds() + 0.999)
-		} else {
-			e.Delay.Overdue = true
-		}
-		out = append(out, e)
-	}
-	writeJSON(c, http.StatusOK, gin.H{"queue": out})
-}
-
-// resetDelay is DELETE /v2/queue/{app id}/delay.
-func (s *Server) resetDelay(c *gin.Context) {
-	segs := app.Segments(c.Param("rest"))
-	if len(segs) < 2 || segs[len(segs)-1] != "delay" {
-		message(c, http.StatusNotFound, "HTTP 404 Not Found")
-		return
-	}
-	a, ok := s.lookup(c, segs[:len(segs)-1])
-	if !ok {
-		return
-	}
-	s.cfg.Tasks.ResetDelay(a.ID)
-	c.Status(http.StatusNoContent)
 }

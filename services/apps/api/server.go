@@ -20,6 +20,7 @@ import (
 	"strata/services/apps/deploy"
 	"strata/services/apps/framework"
 	"strata/services/apps/instance"
+	"strata/services/apps/placement/offerstats"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -38,6 +39,7 @@ type Deployer interface {
 	Deployments() []*deploy.Deployment
 	Deployment(id string) (*deploy.Deployment, bool)
 	DeploymentsOf(appID string) []string
+	GroupDeployer // groups.go
 }
 
 // Tasks is what the API needs from the framework.
@@ -48,6 +50,7 @@ type Tasks interface {
 	LastTaskFailure(appID string) *framework.TaskFailure
 	Delay(appID string) (time.Time, bool)
 	ResetDelay(appID string) bool
+	OfferStats(appID string) *offerstats.Stats
 	FrameworkID() string
 	Leader() string
 }
@@ -73,6 +76,9 @@ type Config struct {
 	Deployer Deployer
 	Tasks    Tasks
 	Info     Info
+	// Events receives the api_post_events; EventStream serves GET /v2/events. Either may be nil.
+	Events      Publisher
+	EventStream gin.HandlerFunc
 	// Gatherer serves /metrics; Registerer receives the API's request metrics.
 	Gatherer   prometheus.Gatherer
 	Registerer prometheus.Registerer
@@ -127,6 +133,9 @@ func (s *Server) Handler() http.Handler {
 	r.PATCH("/v2/apps", func(c *gin.Context) { s.bulkUpdate(c, true) })
 	r.Any("/v2/apps/*rest", s.dispatchApp)
 
+	r.Any("/v2/groups", s.dispatchGroup)
+	r.Any("/v2/groups/*rest", s.dispatchGroup)
+
 	r.GET("/v2/deployments", s.listDeployments)
 	r.GET("/v2/deployments/:id", s.getDeployment)
 	r.DELETE("/v2/deployments/:id", s.deleteDeployment)
@@ -136,6 +145,9 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/v2/queue", s.queue)
 	r.DELETE("/v2/queue/*rest", s.resetDelay)
+	if s.cfg.EventStream != nil {
+		r.GET("/v2/events", s.cfg.EventStream)
+	}
 	return r
 }
 

@@ -137,7 +137,7 @@ func (s *Server) kill(c *gin.Context, byApp map[string][]string, single bool) {
 			s.fail(c, notFoundf("no app to scale"))
 			return
 		}
-		d, err := s.cfg.Deployer.Deploy(c.Request.Context(), changes, flag(c, "force", false))
+		d, err := s.deploy(c, changes)
 		if err != nil {
 			s.fail(c, err)
 			return

@@ -8,6 +8,12 @@
 // both mean "unchanged", app ids (PathId), versions (ISO-8601 timestamps in UTC with
 // milliseconds) and the legacy task id form `<app path with _ for />.<uuid>`.
 //
+// Groups (group*.go): the root group as a Tree of apps and explicit groups (GroupSpec), with
+// implicit groups for every app path; Marathon's GroupUpdate and its structural update, group
+// scaling (scaleBy, rounded up as Marathon does), rollback of a subtree, the dependency graph
+// between apps (app and group dependencies resolved to apps) with cycle detection, and the check
+// that no app and group share an id.
+//
 // The package holds no state and does no I/O: the store keeps definitions as the JSON this
 // package produces, and the deploy and api packages decide what a change means.
 package app

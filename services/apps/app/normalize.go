@@ -19,6 +19,7 @@ var extractSuffixes = []string{".tgz", ".tar.gz", ".tbz2", ".tar.bz2", ".txz", "
 //     bridge a mapping's absent hostPort is 0 (a dynamic host port);
 //   - HTTP and TCP health checks with neither port nor portIndex get portIndex 0 if the app has
 //     ports; requirePorts only applies to host networking;
+//   - relative dependencies are resolved against the app's group ("db" in /prod/web is /prod/db);
 //   - collections are non-nil, unreachableStrategy defaults to {0, 0}, role to "*".
 //
 // Conflicting forms (uris with fetch, both portMappings locations, an unknown docker network) are
@@ -170,6 +171,13 @@ func (a *App) Normalize() error {
 	}
 	if a.Dependencies == nil {
 		a.Dependencies = []string{}
+	}
+	if strings.HasPrefix(a.ID, "/") {
+		for i, d := range a.Dependencies {
+			if abs, err := ParseGroupID(d, Parent(a.ID)); err == nil {
+				a.Dependencies[i] = abs // relative to the app's group; Validate reports bad ones
+			}
+		}
 	}
 	if a.UnreachableStrategy == nil {
 		a.UnreachableStrategy = &UnreachableStrategy{}

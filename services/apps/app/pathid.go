@@ -25,9 +25,30 @@ var ErrEmptyID = errors.New("app: empty id")
 // lowercase a-z, 0-9, '-' and '.', each dot-separated part starting and ending with a letter or
 // digit. The root itself ("/") is not an app id.
 func ParseID(id, base string) (string, error) {
+	segs, err := resolve(id, base)
+	if err != nil {
+		return "", err
+	}
+	if len(segs) == 0 {
+		return "", fmt.Errorf("app: id %q names the root group, not an app", id)
+	}
+	return "/" + strings.Join(segs, "/"), nil
+}
+
+// ParseGroupID is ParseID for group ids, which may name the root group ("/").
+func ParseGroupID(id, base string) (string, error) {
+	segs, err := resolve(id, base)
+	if err != nil {
+		return "", err
+	}
+	return "/" + strings.Join(segs, "/"), nil
+}
+
+// resolve resolves id against base into its segments, checking each.
+func resolve(id, base string) ([]string, error) {
 	id = strings.TrimSpace(id)
 	if id == "" {
-		return "", ErrEmptyID
+		return nil, ErrEmptyID
 	}
 	var segs []string
 	if !strings.HasPrefix(id, "/") {
@@ -38,20 +59,17 @@ func ParseID(id, base string) (string, error) {
 		case "", ".":
 		case "..":
 			if len(segs) == 0 {
-				return "", fmt.Errorf("app: id %q: '..' goes above the root", id)
+				return nil, fmt.Errorf("app: id %q: '..' goes above the root", id)
 			}
 			segs = segs[:len(segs)-1]
 		default:
 			if !segmentRE.MatchString(s) {
-				return "", fmt.Errorf("app: id %q: segment %q %s", id, s, idRuleMessage)
+				return nil, fmt.Errorf("app: id %q: segment %q %s", id, s, idRuleMessage)
 			}
 			segs = append(segs, s)
 		}
 	}
-	if len(segs) == 0 {
-		return "", fmt.Errorf("app: id %q names the root group, not an app", id)
-	}
-	return "/" + strings.Join(segs, "/"), nil
+	return segs, nil
 }
 
 // Segments splits an absolute or relative id into its non-empty segments.

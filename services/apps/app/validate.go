@@ -3,8 +3,11 @@ package app
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+
+	"strata/services/apps/placement/constraint"
 )
 
 // portNamePattern is Marathon's rule for port names.
@@ -13,11 +16,6 @@ var portNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 // envNameRE is what a POSIX environment variable name may look like; Marathon only requires a
 // non-empty name without '=' and NUL, which is what is checked.
 func validEnvName(s string) bool { return s != "" && !strings.ContainsAny(s, "=\x00") }
-
-// Constraint operators.
-var constraintOperators = map[string]bool{
-	"UNIQUE": true, "CLUSTER": true, "GROUP_BY": true, "LIKE": true, "UNLIKE": true, "MAX_PER": true, "IS": true,
-}
 
 var healthProtocols = map[string]bool{
 	ProtocolHTTP: true, ProtocolHTTPS: true, ProtocolTCP: true, ProtocolCommand: true,
@@ -126,48 +124,26 @@ func (a *App) Validate() error {
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
+// validateConstraint checks one constraint: its shape and operator with Marathon's messages,
+// then everything else (values, regular expressions) by the rules placement applies, so that an
+// app the API accepts can always be placed.
 func validateConstraint(v *violations, path string, c []string) {
 	if len(c) < 2 || len(c) > 3 {
 		v.add(path, "Each constraint must have either 2 or 3 fields")
 		return
 	}
 	op := strings.ToUpper(c[1])
-	if !constraintOperators[op] {
+	if !slices.Contains(constraint.Operators, constraint.Operator(op)) {
 		v.add(path, "Constraint operator must be one of the following: [CLUSTER, GROUP_BY, IS, LIKE, MAX_PER, UNIQUE, UNLIKE]")
 		return
 	}
 	if strings.TrimSpace(c[0]) == "" {
 		v.add(path, "Missing field for constraint")
+		return
 	}
-	value, hasValue := "", len(c) == 3
-	if hasValue {
-		value = c[2]
-	}
-	switch op {
-	case "UNIQUE":
-		if hasValue {
-			v.add(path, "Value specified but not used")
-		}
-	case "GROUP_BY":
-		if hasValue {
-			if n, err := strconv.Atoi(value); err != nil || n < 1 {
-				v.add(path, "Value was specified but is not a number")
-			}
-		}
-	case "MAX_PER":
-		if n, err := strconv.Atoi(value); !hasValue || err != nil || n < 1 {
-			v.add(path, "Value was specified but is not a number")
-		}
-	case "LIKE", "UNLIKE":
-		if !hasValue {
-			v.add(path, "A regular expression value must be provided")
-		} else if _, err := regexp.Compile("^(?:" + value + ")$"); err != nil {
-			v.add(path, "'%s' is not a valid regular expression (%v)", value, err)
-		}
-	case "IS":
-		if !hasValue {
-			v.add(path, "A value must be provided")
-		}
+	norm := append([]string{c[0], op}, c[2:]...)
+	for _, bad := range constraint.Validate([][]string{norm}) {
+		v.add(path, "%s", bad.Message)
 	}
 }
 
@@ -210,7 +186,14 @@ func (a *App) validatePorts(v *violations) {
 		return
 	}
 	names = map[string]bool{}
+	hostPorts := map[int]bool{}
 	for i, m := range a.Container.PortMappings {
+		if m.HostPort != nil && *m.HostPort != 0 {
+			if hostPorts[*m.HostPort] {
+				v.add("/container/portMappings", "Host ports must be unique.")
+			}
+			hostPorts[*m.HostPort] = true
+		}
 		path := fmt.Sprintf("/container/portMappings(%d)", i)
 		if m.ContainerPort < 0 || m.ContainerPort > 65535 {
 			v.add(path+"/containerPort", "got %d, expected between 0 and 65535", m.ContainerPort)

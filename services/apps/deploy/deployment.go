@@ -62,6 +62,12 @@ type Deployment struct {
 	Originals map[string]*app.App `json:"originals"`
 	// Kill lists instances a scale chose to kill, by app.
 	Kill map[string][]string `json:"kill,omitempty"`
+	// Released names the apps whose scale, restart or stop action has started: its step came
+	// and what the app depends on was ready (see gate). Until then an app runs as before.
+	Released map[string]bool `json:"released,omitempty"`
+	// GroupsBefore holds the explicit groups the deployment changed as they were before it (nil:
+	// it created the group), for rollbacks.
+	GroupsBefore map[string]*app.GroupSpec `json:"groupsBefore,omitempty"`
 }
 
 // Clone returns a copy safe to hand out (the app definitions are shared and never mutated).
@@ -71,6 +77,12 @@ func (d *Deployment) Clone() *Deployment {
 	c.Steps = make([]Step, len(d.Steps))
 	for i, s := range d.Steps {
 		c.Steps[i] = Step{Actions: append([]Action(nil), s.Actions...)}
+	}
+	if d.Released != nil {
+		c.Released = make(map[string]bool, len(d.Released))
+		for id, r := range d.Released {
+			c.Released[id] = r
+		}
 	}
 	return &c
 }
@@ -104,37 +116,12 @@ func (d *Deployment) affects(appID string) bool {
 	return false
 }
 
-// plan computes the steps that take originals to targets, as Marathon's DeploymentPlan does:
-// first stop the apps that go away, then start the new ones (with no instances), then scale the
-// new ones and the ones whose instance count changed, and restart those whose configuration
-// changed (its lastConfigChangeAt moved: a non-scaling change, or a restart). An app whose
-// definition did not change gets no action (no restarts), and empty steps are dropped.
+// plan computes the steps that take originals to targets when no app has dependencies: first
+// stop the apps that go away, then start the new ones (with no instances), then scale the new
+// ones and the ones whose instance count changed, and restart those whose configuration changed,
+// all in one step (see dependencyPlan).
 func plan(ids []string, originals, targets map[string]*app.App, kills map[string][]string) []Step {
-	var stop, start, last []Action
-	for _, id := range ids {
-		orig, target := originals[id], targets[id]
-		switch {
-		case target == nil && orig != nil:
-			stop = append(stop, Action{StopApplication, id})
-		case orig == nil && target != nil:
-			start = append(start, Action{StartApplication, id})
-			last = append(last, Action{ScaleApplication, id})
-		case orig != nil && target != nil:
-			switch {
-			case orig.ConfigVersion() != target.ConfigVersion():
-				last = append(last, Action{RestartApplication, id})
-			case orig.Instances != target.Instances || len(kills[id]) > 0:
-				last = append(last, Action{ScaleApplication, id})
-			}
-		}
-	}
-	var steps []Step
-	for _, s := range [][]Action{stop, start, last} {
-		if len(s) > 0 {
-			steps = append(steps, Step{Actions: s})
-		}
-	}
-	return steps
+	return dependencyPlan(ids, originals, targets, kills, nil, nil)
 }
 
 // ErrVersionNotFound is returned (wrapped) by Store.AppVersion for a version that is not stored.

@@ -18,7 +18,25 @@
 // more than floor(instances × (1 + maximumOverCapacity)), an instance of an app with health
 // checks counting as new capacity only once healthy.
 //
+// The Manager also owns the group tree (groups.go): explicit groups with their dependencies,
+// and every change, whether made through /v2/apps or /v2/groups, is one change of the root group
+// that makes a root version (kept by the store with the app versions it holds, bounded like
+// them). A change is refused (422) if an app and a group would share an id or the dependencies
+// would form a cycle. Plans follow the dependencies (dependencyPlan): stops dependents first,
+// then the starts, then scales and restarts in layers by the longest dependency chain, as
+// Marathon's DeploymentPlan does. An app's action in a step is only released once what it
+// depends on runs (and is healthy, with health checks), also across deployments: an app posted
+// alone waits for a dependency another deployment is still bringing up. Until released, an app
+// keeps running as it was (a new one has no instances).
+//
 // Beyond Marathon, whose steps never time out, a deployment that makes no progress for the
 // progress deadline (10 minutes by default) is FAILED with a reason naming what it waited for;
 // its app keeps whatever runs and is again kept at its instance count.
+//
+// The Manager publishes Marathon's deployment events to Config.Events: group_change_success
+// when a deployment is committed (for the innermost group holding its apps), deployment_info
+// when a step starts, deployment_step_success when it completes (with app_terminated_event for
+// the apps a StopApplication step removed), deployment_success, and deployment_step_failure
+// with deployment_failed when the deadline fails it (deployment_failed alone, with the reason,
+// when it is canceled or superseded). Each carries the plan {id, version, steps, affectedApps}.
 package deploy

@@ -28,9 +28,8 @@ type Cluster interface {
 
 // Store persists what the Manager changes.
 type Store interface {
-	// Commit saves the apps in save (each as a new version), deletes the apps in del and saves
-	// the deployments, all in one transaction.
-	Commit(ctx context.Context, save []*app.App, del []string, deployments []*Deployment) error
+	// RootStore commits every deployment with the root version it makes (groups.go).
+	RootStore
 	// SaveDeployment saves one deployment's progress.
 	SaveDeployment(ctx context.Context, d *Deployment) error
 	AppVersions(ctx context.Context, id string) ([]string, error)
@@ -52,7 +51,9 @@ type Config struct {
 	// minutes; negative: never).
 	ProgressDeadline time.Duration
 	Tick             time.Duration
-	Logger           *slog.Logger
+	// Events receives the deployment and group events (nil: none).
+	Events Publisher
+	Logger *slog.Logger
 }
 
 // ChangeKind says what a Change does.
@@ -100,6 +101,7 @@ type Manager struct {
 	finished map[string]*Deployment
 	order    []string // finished ids, oldest first
 	locks    map[string]string
+	tree     treeState // explicit groups, root version (groups.go)
 }
 
 // New returns a Manager.
@@ -116,14 +118,17 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Events == nil {
+		cfg.Events = nopPublisher{}
+	}
 	return &Manager{
 		cfg: cfg, log: cfg.Logger.With("component", "apps-deploy"), wake: make(chan struct{}, 1),
 		apps: map[string]*app.App{}, finished: map[string]*Deployment{}, locks: map[string]string{},
 	}, nil
 }
 
-// Load installs the stored apps and deployments (running ones resume) and hands the apps to
-// the cluster. Call it before Run.
+// Load installs the stored apps and deployments (running ones resume), reads the group tree
+// from the store and hands the apps to the cluster. Call it before Run.
 func (m *Manager) Load(apps []*app.App, deployments []*Deployment) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -140,21 +145,8 @@ func (m *Manager) Load(apps []*app.App, deployments []*Deployment) {
 			m.locks[id] = d.ID
 		}
 	}
-	for id, a := range m.apps {
-		m.cfg.Cluster.SetApp(a, m.heldBy(id), nil)
-	}
-}
-
-// heldBy reports whether a running deployment restarts the app. m.mu is held.
-func (m *Manager) heldBy(appID string) bool {
-	if id, ok := m.locks[appID]; ok {
-		for _, d := range m.running {
-			if d.ID == id {
-				return d.restarts(appID)
-			}
-		}
-	}
-	return false
+	m.loadTree(context.Background())
+	m.showAll()
 }
 
 // Wake makes the Manager look at its deployments now (the framework calls it on changes).
@@ -244,17 +236,18 @@ func (m *Manager) Deploy(ctx context.Context, changes []Change, force bool) (*De
 	m.mu.Lock()
 	defer m.Wake()
 	defer m.mu.Unlock()
-	return m.deploy(ctx, changes, force)
+	return m.deploy(ctx, changes, force, nil)
 }
 
-func (m *Manager) deploy(ctx context.Context, changes []Change, force bool) (*Deployment, error) {
+// deploy makes one deployment of changes (and of the group edit e, if any). m.mu is held.
+func (m *Manager) deploy(ctx context.Context, changes []Change, force bool, e *treeEdit) (*Deployment, error) {
 	now := time.Now().UTC()
 	d := &Deployment{
 		ID: uuid.NewString(), Status: StatusRunning, CreatedAt: now, UpdatedAt: now, LastProgressAt: now,
 		Targets: map[string]*app.App{}, Originals: map[string]*app.App{}, Kill: map[string][]string{},
 	}
-	// One version for the whole deployment, later than every affected app's.
-	d.Version = app.NextVersion(now, "")
+	// One version for the whole deployment, later than every affected app's and the root's.
+	d.Version = app.NextVersion(now, m.tree.version)
 	for _, c := range changes {
 		if cur := m.apps[c.appID()]; cur != nil {
 			if v := app.NextVersion(now, cur.Version); v > d.Version {
@@ -263,6 +256,13 @@ func (m *Manager) deploy(ctx context.Context, changes []Change, force bool) (*De
 		}
 	}
 	var ids []string
+	others := m.apps // the apps service ports are unique among, with this deployment's new ones
+	if len(changes) > 1 {
+		others = make(map[string]*app.App, len(m.apps))
+		for id, a := range m.apps {
+			others[id] = a
+		}
+	}
 	for _, c := range changes {
 		id := c.appID()
 		if _, dup := d.Originals[id]; dup || d.Targets[id] != nil {
@@ -278,8 +278,11 @@ func (m *Manager) deploy(ctx context.Context, changes []Change, force bool) (*De
 				return nil, &AppExistsError{ID: id}
 			}
 			target := c.App.Clone()
-			if err := assignServicePorts(target, cur, m.apps); err != nil {
+			if err := assignServicePorts(target, cur, others); err != nil {
 				return nil, fmt.Errorf("deploy: app %s: %w", id, err)
+			}
+			if len(changes) > 1 {
+				others[id] = target
 			}
 			target.SetVersion(d.Version, cur)
 			d.Targets[id] = target
@@ -302,6 +305,13 @@ func (m *Manager) deploy(ctx context.Context, changes []Change, force bool) (*De
 	}
 	sort.Strings(ids)
 	d.AffectedApps = ids
+	tp, err := m.planTree(d, ids, e)
+	if err != nil {
+		return nil, err
+	}
+	if e != nil && e.dryRun {
+		return d.Clone(), nil
+	}
 
 	// Locks.
 	var conflicts []*Deployment
@@ -324,12 +334,12 @@ func (m *Manager) deploy(ctx context.Context, changes []Change, force bool) (*De
 		return nil, err
 	}
 
-	d.Steps = plan(ids, d.Originals, d.Targets, d.Kill)
 	if len(d.Steps) == 0 {
 		d.Status = StatusSuccess
 	} else {
 		d.CurrentStep = 1
 	}
+	m.releaseFirst(d, tp.graph)
 	var save []*app.App
 	var del []string
 	for _, id := range ids {
@@ -344,7 +354,7 @@ func (m *Manager) deploy(ctx context.Context, changes []Change, force bool) (*De
 		c.Status, c.Reason, c.UpdatedAt = StatusCanceled, "superseded by forced deployment "+d.ID, now
 		persist = append(persist, c)
 	}
-	if err := m.cfg.Store.Commit(ctx, save, del, persist); err != nil {
+	if err := m.cfg.Store.CommitRoot(ctx, tp.root, save, del, persist); err != nil {
 		for _, c := range conflicts {
 			c.Status, c.Reason = StatusRunning, ""
 		}
@@ -352,13 +362,12 @@ func (m *Manager) deploy(ctx context.Context, changes []Change, force bool) (*De
 	}
 
 	// Committed: update memory and the cluster.
+	m.commitTree(tp)
 	for _, c := range conflicts {
 		m.retire(c)
 		for _, id := range c.AffectedApps {
 			if !d.affects(id) {
-				if _, ok := m.apps[id]; ok {
-					m.cfg.Cluster.Hold(id, false)
-				}
+				m.handOver(c, id)
 			}
 		}
 		m.log.Info("deployment canceled by a forced one", "deployment", c.ID, "by", d.ID)
@@ -366,11 +375,10 @@ func (m *Manager) deploy(ctx context.Context, changes []Change, force bool) (*De
 	for _, id := range ids {
 		if t := d.Targets[id]; t != nil {
 			m.apps[id] = t
-			m.cfg.Cluster.SetApp(t, d.restarts(id), d.Kill[id])
 		} else {
 			delete(m.apps, id)
-			m.cfg.Cluster.RemoveApp(id)
 		}
+		m.show(d, id)
 	}
 	if d.Status == StatusRunning {
 		m.running = append(m.running, d)
@@ -381,6 +389,7 @@ func (m *Manager) deploy(ctx context.Context, changes []Change, force bool) (*De
 	} else {
 		m.remember(d)
 	}
+	m.announce(d, conflicts)
 	return d.Clone(), nil
 }
 
@@ -413,11 +422,10 @@ func (m *Manager) Cancel(ctx context.Context, id string, rollback bool) (*Deploy
 	}
 	m.retire(d)
 	for _, appID := range d.AffectedApps {
-		if _, ok := m.apps[appID]; ok {
-			m.cfg.Cluster.Hold(appID, false)
-		}
+		m.handOver(d, appID)
 	}
 	m.log.Info("deployment canceled", "deployment", id, "rollback", rollback)
+	m.ended(d)
 	if !rollback {
 		return nil, nil
 	}
@@ -431,7 +439,7 @@ func (m *Manager) Cancel(ctx context.Context, id string, rollback bool) (*Deploy
 			changes = append(changes, Change{Kind: PutApp, App: orig})
 		}
 	}
-	return m.deploy(ctx, changes, false)
+	return m.deploy(ctx, changes, false, restoreGroups(d))
 }
 
 // retire removes a deployment from the running ones and releases its locks. m.mu is held.

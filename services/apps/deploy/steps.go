@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"strata/services/apps/app"
+	"strata/services/apps/events"
 	"strata/services/apps/instance"
 )
 
@@ -46,7 +47,10 @@ func (m *Manager) advance(ctx context.Context, d *Deployment, now time.Time) {
 		done := true
 		score := 0.0
 		for _, a := range d.Steps[d.CurrentStep-1].Actions {
-			r := m.act(d, a)
+			r, ok := m.gate(ctx, d, a) // waits for the app's dependencies (groups_stage.go)
+			if ok {
+				r = m.act(d, a)
+			}
 			done = done && r.done
 			states = append(states, r.state)
 			score += r.score
@@ -66,6 +70,7 @@ func (m *Manager) advance(ctx context.Context, d *Deployment, now time.Time) {
 			}
 			return
 		}
+		m.stepDone(d)
 		if d.CurrentStep == len(d.Steps) {
 			m.finish(ctx, d, StatusSuccess, "")
 			return
@@ -74,6 +79,7 @@ func (m *Manager) advance(ctx context.Context, d *Deployment, now time.Time) {
 		d.BestSet = false
 		d.LastProgressAt, d.UpdatedAt = now, now
 		m.save(ctx, d)
+		m.emit(events.DeploymentInfoEvent{Plan: planOf(d), CurrentStep: currentStep(d)})
 	}
 }
 
@@ -89,10 +95,9 @@ func (m *Manager) finish(ctx context.Context, d *Deployment, status, reason stri
 	m.save(ctx, d)
 	m.retire(d)
 	for _, id := range d.AffectedApps {
-		if _, ok := m.apps[id]; ok {
-			m.cfg.Cluster.Hold(id, false)
-		}
+		m.handOver(d, id)
 	}
+	m.ended(d)
 	if status == StatusSuccess {
 		m.log.Info("deployment finished", "deployment", d.ID, "apps", d.AffectedApps)
 	} else {

@@ -53,7 +53,7 @@ func TestDevAppLifecycle(t *testing.T) {
 		for _, want := range []string{
 			"MARATHON_APP_ID=/web", "MARATHON_APP_VERSION=" + first.Version, "MESOS_TASK_ID=" + tk.ID,
 			fmt.Sprintf("PORT0=%d", tk.Ports[0]), fmt.Sprintf("PORT_HTTP=%d", tk.Ports[0]), fmt.Sprintf("PORTS=%d", tk.Ports[0]),
-			"HOST=" + tk.Host, "MARATHON_APP_RESOURCE_MEM=32",
+			"HOST=" + tk.Host, "MARATHON_APP_RESOURCE_MEM=32.0",
 		} {
 			if !strings.Contains(env, want+"\n") {
 				t.Errorf("task %s environment lacks %s:\n%s", tk.ID, want, env)

@@ -41,8 +41,9 @@ type Config struct {
 	// Masters are the masters to subscribe to ("host:port", tried in order).
 	Masters []string
 	Store   Store
-	// Placer fits instances into offers; nil means FirstFit.
-	Placer Placer
+	// Events receives the framework's events (status updates, health changes, unhealthy kills);
+	// nil: none.
+	Events Publisher
 
 	// Name is the framework name (default "marathon", so that mesos-dns names match DC/OS).
 	Name string
@@ -89,8 +90,8 @@ func (c *Config) applyDefaults() error {
 	if c.Store == nil {
 		return errors.New("framework: no store")
 	}
-	if c.Placer == nil {
-		c.Placer = FirstFit{}
+	if c.Events == nil {
+		c.Events = nopPublisher{}
 	}
 	if c.Name == "" {
 		c.Name = DefaultName

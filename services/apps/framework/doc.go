@@ -8,14 +8,24 @@
 //     answered), then for every task of the framework (implicit), and kills tasks it does not
 //     know. Until that is done it launches and kills nothing, so a restart of the service or of
 //     the master never costs a healthy task. It reconciles again periodically.
-//   - Instances wait as "scheduled" until an offer fits them (through a Placer); their TaskInfo
-//     carries the command (shell for cmd, argv for args), resources, Marathon's environment
-//     (PORT0..n, PORTS, PORT_<NAME>, HOST, MARATHON_APP_*, MESOS_TASK_ID) and the app env,
-//     labels, fetch URIs, user, the container (DOCKER and MESOS images run on the agent through
-//     podman), the health check (MESOS_HTTP, MESOS_TCP, COMMAND, and Marathon's HTTP and TCP
-//     mapped onto them) and the kill policy. Offers nothing waits for are declined with a long
-//     filter; with nothing to launch the framework SUPPRESSes offers, and it REVIVEs when
-//     instances are scheduled again.
+//   - Instances wait as "scheduled" until an offer fits them. Placement is the
+//     services/apps/placement library: Spec maps an app onto a placement.Spec (resources, host,
+//     bridge or container networking with its portDefinitions or portMappings, requirePorts,
+//     constraints, acceptedResourceRoles, role), compiled into a Matcher when the app's
+//     configuration changes; each app keeps one constraint.Index of the agents its launched,
+//     active instances run on, rebuilt from the stored instances (which keep the agent as
+//     constraints see it) and kept current as instances launch, are killed, become unreachable
+//     and end. Every offer is matched against every app with waiting instances, and the app's
+//     offerstats.Stats records it as used or, with the Rejection, unused (OfferStats, behind
+//     /v2/queue); the statistics start over when all its instances are launched or its
+//     configuration changes, and forget an agent the master reports as failed.
+//   - A TaskInfo carries the command (shell for cmd, argv for args), the resources of the Fit,
+//     Marathon's environment and DiscoveryInfo from placement/taskenv (PORT0..n, PORTS,
+//     PORT_<NAME>, HOST, MARATHON_APP_*, MESOS_TASK_ID, then the app env), labels, fetch URIs,
+//     user, the container (DOCKER and MESOS images run on the agent through podman), the health
+//     check (MESOS_HTTP, MESOS_TCP, COMMAND, and Marathon's HTTP and TCP mapped onto them) and
+//     the kill policy. Offers nothing waits for are declined with a long filter; with nothing to
+//     launch the framework SUPPRESSes offers, and it REVIVEs when instances are scheduled again.
 //   - Status updates are applied to the instances and persisted before they are acknowledged.
 //     An instance that ends without having been asked to is replaced, after a launch delay that
 //     grows with consecutive failures (backoffSeconds × backoffFactor^n, capped at
@@ -30,4 +40,11 @@
 //     unreachableStrategy.inactiveAfterSeconds and forgotten after expungeAfterSeconds (a task
 //     that comes back after that is killed as unknown); staging tasks that never start within
 //     the launch timeout are killed and replaced.
+//   - Events go to Config.Events: status_update_event and instance_changed_event when a task
+//     is launched (TASK_STAGING) and whenever an update brings a new state (as Marathon, which
+//     publishes on condition changes, so reconciliation answers repeating a state publish
+//     nothing), instance_health_changed_event and health_status_changed_event when a health
+//     result flips, unhealthy_task_kill_event and unhealthy_instance_kill_event when the
+//     executor killed a task for failing its health checks, and
+//     unknown_instance_terminated_event for a terminal update of an unknown task.
 package framework

@@ -39,12 +39,7 @@ type appState struct {
 	// delayUntil is when the next instance may launch.
 	failures   int
 	delayUntil time.Time
-}
-
-// agentInfo is what offers told about an agent, for constraints.
-type agentInfo struct {
-	hostname, region, zone string
-	attributes             []*mesospb.Attribute
+	placer
 }
 
 // Framework is the apps service's Mesos framework. Create it with New, Load the stored
@@ -61,7 +56,6 @@ type Framework struct {
 	apps        map[string]*appState
 	instances   map[string]*instance.Instance // by task id
 	failures    map[string]*TaskFailure       // by app id
-	agents      map[string]agentInfo
 	frameworkID string
 	connected   bool
 	reconciled  bool
@@ -84,7 +78,6 @@ func New(cfg Config) (*Framework, error) {
 		apps:      map[string]*appState{},
 		instances: map[string]*instance.Instance{},
 		failures:  map[string]*TaskFailure{},
-		agents:    map[string]agentInfo{},
 		pending:   map[string]bool{},
 	}
 	f.metrics = newMetrics(f, cfg.Registerer)
@@ -119,7 +112,8 @@ func (f *Framework) SetApp(a *app.App, held bool, kill []string) {
 		st = &appState{}
 		f.apps[a.ID] = st
 	}
-	if st.app == nil || st.app.ConfigVersion() != a.ConfigVersion() {
+	changed := st.app == nil || st.app.ConfigVersion() != a.ConfigVersion()
+	if changed {
 		st.failures, st.delayUntil = 0, time.Time{}
 		var drop []string
 		for id, i := range f.instances {
@@ -128,8 +122,12 @@ func (f *Framework) SetApp(a *app.App, held bool, kill []string) {
 			}
 		}
 		f.forget(drop...)
+		st.stats.Reset() // a new launch attempt
 	}
 	st.app, st.held = a.Clone(), held
+	if changed {
+		f.compile(st, time.Now())
+	}
 	f.killLocked(kill)
 	f.converge(a.ID)
 	f.mu.Unlock()
@@ -224,6 +222,7 @@ func (f *Framework) killLocked(taskIDs []string) []*instance.Instance {
 			i.KillRequested = true
 			i.UpdatedAt = time.Now().UTC()
 			mark = append(mark, i)
+			f.reindex(i, i.UpdatedAt)
 		}
 	}
 	f.forget(drop...)
@@ -239,6 +238,9 @@ func (f *Framework) forget(taskIDs ...string) {
 		return
 	}
 	for _, id := range taskIDs {
+		if i := f.instances[id]; i != nil {
+			f.unindex(i)
+		}
 		delete(f.instances, id)
 	}
 	if err := f.cfg.Store.DeleteInstances(context.Background(), taskIDs...); err != nil {

@@ -54,6 +54,7 @@ func (f *Framework) housekeeping(ctx context.Context) {
 			kills = append(kills, killCall{i.TaskID, i.AgentID})
 			changed = true
 		case i.State == instance.Unreachable:
+			f.reindex(i, now) // it leaves the constraint index once inactive
 			st := f.apps[i.AppID]
 			if st == nil || st.app.UnreachableStrategy == nil || st.app.UnreachableStrategy.Disabled {
 				continue

@@ -8,14 +8,18 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"strata/kernel/mesos/mesospb"
-	"strata/kernel/mesos/resources"
+	"strata/services/apps/events"
 	"strata/services/apps/instance"
+	"strata/services/apps/placement"
+	"strata/services/apps/placement/constraint"
 )
 
 type launch struct {
 	offer *mesospb.Offer
 	tasks []*mesospb.TaskInfo
 	ids   []string
+	// events announce the tasks as staging once the launch is sent.
+	events []events.Typed
 }
 
 // launchable lists the scheduled instances whose app may launch now, oldest first. f.mu is held.
@@ -40,28 +44,10 @@ func (f *Framework) launchable(now time.Time) []*instance.Instance {
 	return out
 }
 
-// placements lists where the app's active launched instances run. f.mu is held.
-func (f *Framework) placements(appID string, now time.Time) []Placement {
-	st := f.apps[appID]
-	if st == nil {
-		return nil
-	}
-	var out []Placement
-	for _, i := range f.activeOf(st, now) {
-		if i.AgentID == "" {
-			continue
-		}
-		ag := f.agents[i.AgentID]
-		host := i.Host
-		if host == "" {
-			host = ag.hostname
-		}
-		out = append(out, Placement{AgentID: i.AgentID, Hostname: host, Region: ag.region, Zone: ag.zone, Attributes: ag.attributes})
-	}
-	return out
-}
-
-// offers matches waiting instances to offers, launches what fits and declines the rest.
+// offers matches waiting instances to offers, launches what fits and declines the rest. Every
+// app with waiting instances sees every offer (until its instances are all placed): the offer
+// is recorded in the app's statistics as used when it took one of its instances, else as unused
+// with the placement's rejection, for /v2/queue.
 func (f *Framework) offers(ctx context.Context, offers []*mesospb.Offer) {
 	f.metrics.offers.Add(float64(len(offers)))
 	now := time.Now().UTC()
@@ -69,41 +55,50 @@ func (f *Framework) offers(ctx context.Context, offers []*mesospb.Offer) {
 	var declineIdle, declineUnfit []*mesospb.OfferID
 
 	f.mu.Lock()
-	for _, o := range offers {
-		f.agents[o.GetAgentId().GetValue()] = agentInfo{
-			hostname: o.GetHostname(), attributes: o.GetAttributes(),
-			region: o.GetDomain().GetFaultDomain().GetRegion().GetName(),
-			zone:   o.GetDomain().GetFaultDomain().GetZone().GetName(),
-		}
-	}
 	waiting := []*instance.Instance{}
 	if f.reconciled {
 		waiting = f.launchable(now)
 	}
-	others := map[string][]Placement{}
+	attempted := map[string]bool{} // apps that had instances waiting
+	for _, i := range waiting {
+		attempted[i.AppID] = true
+	}
 	var staged []*instance.Instance
 	for _, o := range offers {
-		remaining := resources.Clone(o.GetResources())
+		r := placement.NewRemaining(o)
 		var l launch
+		rejected := map[string]*placement.Rejection{} // the first rejection of each app on this offer
+		used := map[string]bool{}
 		rest := waiting[:0]
 		for _, i := range waiting {
 			st := f.apps[i.AppID]
-			if _, ok := others[i.AppID]; !ok {
-				others[i.AppID] = f.placements(i.AppID, now)
+			if _, no := rejected[i.AppID]; no || st.matcher == nil {
+				rest = append(rest, i) // the offer will not change its mind for this app
+				continue
 			}
-			fit, err := f.cfg.Placer.Place(st.app, o, remaining, others[i.AppID])
-			if err != nil {
+			fit, rej := st.matcher.Match(r, st.index, nil)
+			if rej != nil {
+				rejected[i.AppID] = rej
 				rest = append(rest, i)
 				continue
 			}
-			remaining = resources.Subtract(remaining, fit.Resources)
+			st.indexed[i.TaskID] = fit.Host // Match added it to the index
+			used[i.AppID] = true
 			l.tasks = append(l.tasks, buildTask(st.app, i.TaskID, o, fit))
 			l.ids = append(l.ids, i.TaskID)
 			i.State = instance.Staging
-			i.AgentID, i.Host, i.Ports = o.GetAgentId().GetValue(), o.GetHostname(), fit.Ports
+			i.AgentID, i.Host, i.Ports, i.Placement = fit.AgentID, fit.Hostname, portsOf(fit), fit.Host
 			i.StagedAt, i.UpdatedAt = now, now
 			staged = append(staged, i)
-			others[i.AppID] = append(others[i.AppID], Placement{AgentID: i.AgentID, Hostname: i.Host, Attributes: o.GetAttributes()})
+			l.events = append(l.events, statusEvents(i, mesospb.TaskState_TASK_STAGING, "")...)
+		}
+		for appID := range used {
+			f.apps[appID].stats.Used(o.GetAgentId().GetValue(), now)
+		}
+		for appID, rej := range rejected {
+			if !used[appID] {
+				f.apps[appID].stats.Unused(o, rej, now)
+			}
 		}
 		waiting = rest
 		switch {
@@ -121,11 +116,23 @@ func (f *Framework) offers(ctx context.Context, offers []*mesospb.Offer) {
 		f.log.Error("persisting launches; declining the offers", "err", err)
 		for _, i := range staged {
 			i.State, i.AgentID, i.Host, i.Ports, i.StagedAt = instance.Scheduled, "", "", nil, time.Time{}
+			i.Placement = constraint.Host{}
+			f.reindex(i, now)
 		}
 		for _, l := range launches {
 			declineUnfit = append(declineUnfit, l.offer.GetId())
 		}
 		launches = nil
+		waiting = append(waiting, staged...)
+	}
+	still := map[string]bool{}
+	for _, i := range waiting {
+		still[i.AppID] = true
+	}
+	for appID := range attempted {
+		if st := f.apps[appID]; st != nil && !still[appID] {
+			st.stats.Reset() // every instance launched: the launch attempt is over
+		}
 	}
 	more := len(waiting) > 0
 	f.mu.Unlock()
@@ -155,6 +162,7 @@ func (f *Framework) offers(ctx context.Context, offers []*mesospb.Offer) {
 			f.mu.Unlock()
 			continue
 		}
+		f.emit(l.events...)
 		f.metrics.launched.Add(float64(len(l.tasks)))
 		f.log.Info("launched", "agent", l.offer.GetHostname(), "tasks", l.ids)
 	}
@@ -164,6 +172,16 @@ func (f *Framework) offers(ctx context.Context, offers []*mesospb.Offer) {
 	if len(launches) > 0 {
 		f.cfg.OnChange()
 	}
+}
+
+// portsOf lists an instance's host ports, one per port of its app (0 for a container port
+// without a host port), in the order of the app's ports.
+func portsOf(fit *placement.Fit) []int {
+	out := make([]int, len(fit.Ports))
+	for k, p := range fit.Ports {
+		out[k] = p.HostPort
+	}
+	return out
 }
 
 func (f *Framework) decline(ctx context.Context, ids []*mesospb.OfferID, refuse time.Duration) {

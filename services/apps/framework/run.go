@@ -12,6 +12,8 @@ import (
 	"strata/kernel/mesos/schedulerpb"
 	"strata/kernel/mesos/taskstate"
 	"strata/kernel/scheduler"
+	"strata/services/apps/app"
+	"strata/services/apps/events"
 	"strata/services/apps/instance"
 )
 
@@ -143,6 +145,15 @@ func (h *handler) Offers(ctx context.Context, ev *schedulerpb.Event_Offers) erro
 	return nil
 }
 
+// Failure of an agent (not of an executor) drops the agent's last unused offer from the offer
+// statistics: it no longer describes the cluster.
+func (h *handler) Failure(ctx context.Context, ev *schedulerpb.Event_Failure) error {
+	if ev.GetExecutorId() == nil && ev.GetAgentId().GetValue() != "" {
+		h.f.forgetAgent(ev.GetAgentId().GetValue())
+	}
+	return nil
+}
+
 func (h *handler) Update(ctx context.Context, ev *schedulerpb.Event_Update) error {
 	return h.f.update(ctx, ev.GetStatus())
 }
@@ -259,6 +270,10 @@ func (f *Framework) update(ctx context.Context, st *mesospb.TaskStatus) error {
 	i := f.instances[tid]
 	if i == nil {
 		f.mu.Unlock()
+		if gone(state) {
+			appID, _ := app.AppIDFromTaskID(tid)
+			f.emit(events.UnknownInstanceTerminatedEvent{InstanceID: tid, RunSpecID: appID, Condition: condition(state)})
+		}
 		if !gone(state) && state != mesospb.TaskState_TASK_KILLING {
 			f.log.Warn("killing unknown task", "task", tid, "state", state.String())
 			if err := f.client().Kill(ctx, st.GetTaskId(), st.GetAgentId(), nil); err != nil {
@@ -272,12 +287,22 @@ func (f *Framework) update(ctx context.Context, st *mesospb.TaskStatus) error {
 	}
 	i.Message = st.GetMessage()
 	i.UpdatedAt = now
+	if state.String() != i.State {
+		f.emit(statusEvents(i, state, st.GetMessage())...)
+	}
 	var err error
 	switch {
 	case gone(state):
 		f.forget(tid)
 		if !i.KillRequested {
 			f.recordFailure(i, st, now)
+			if state == mesospb.TaskState_TASK_KILLED && st.Healthy != nil && !st.GetHealthy() {
+				reason := "health check failed"
+				if h := i.Health; h != nil && h.LastFailureCause != "" {
+					reason += ": " + h.LastFailureCause
+				}
+				f.emit(unhealthyKillEvents(i, reason)...)
+			}
 		}
 		f.reviveWant = true
 		f.converge(i.AppID)
@@ -290,6 +315,7 @@ func (f *Framework) update(ctx context.Context, st *mesospb.TaskStatus) error {
 			}
 		}
 		err = f.cfg.Store.PutInstances(ctx, i)
+		f.reindex(i, now)
 		f.converge(i.AppID)
 	default:
 		i.State = state.String()
@@ -301,12 +327,16 @@ func (f *Framework) update(ctx context.Context, st *mesospb.TaskStatus) error {
 			}
 		}
 		if st.Healthy != nil {
+			if i.Health == nil || i.Health.Alive != st.GetHealthy() {
+				f.emit(healthEvents(i, st.GetHealthy())...)
+			}
 			applyHealth(i, st.GetHealthy(), st.GetMessage(), now)
 		}
 		if ips := ipAddresses(st); len(ips) > 0 {
 			i.IPAddresses = ips
 		}
 		err = f.cfg.Store.PutInstances(ctx, i)
+		f.reindex(i, now)
 	}
 	f.mu.Unlock()
 	f.kick()

@@ -1,39 +1,27 @@
 package framework
 
 import (
-	"fmt"
 	"math"
-	"regexp"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"strata/kernel/mesos/mesospb"
 	"strata/services/apps/app"
+	"strata/services/apps/placement"
+	"strata/services/apps/placement/taskenv"
 )
-
-// maxLabelEnvSize bounds the MARATHON_APP_LABEL_* variables of one task, as Marathon does, so
-// that large labels cannot blow up the environment.
-const maxLabelEnvSize = 10 * 1024
-
-var envNameSanitizer = regexp.MustCompile(`[^A-Z0-9_]`)
-
-// envName turns a port or label name into the suffix of an environment variable name.
-func envName(s string) string { return envNameSanitizer.ReplaceAllString(strings.ToUpper(s), "_") }
 
 // buildTask builds the TaskInfo of one instance of a placed on offer with fit, the way
 // Marathon's task builder does for the command executor.
-func buildTask(a *app.App, taskID string, offer *mesospb.Offer, fit Fit) *mesospb.TaskInfo {
-	host := offer.GetHostname()
+func buildTask(a *app.App, taskID string, offer *mesospb.Offer, fit *placement.Fit) *mesospb.TaskInfo {
 	t := &mesospb.TaskInfo{
 		Name:      proto.String(app.Hostname(a.ID)),
 		TaskId:    &mesospb.TaskID{Value: proto.String(taskID)},
 		AgentId:   offer.GetAgentId(),
 		Resources: fit.Resources,
-		Command:   command(a, taskID, host, fit.Ports),
+		Command:   command(a, taskID, offer.GetHostname(), fit.Ports),
 	}
 	if len(a.Labels) > 0 {
 		t.Labels = &mesospb.Labels{}
@@ -52,7 +40,7 @@ func buildTask(a *app.App, taskID string, offer *mesospb.Offer, fit Fit) *mesosp
 			Nanoseconds: proto.Int64(int64(*g) * int64(time.Second)),
 		}}
 	}
-	t.Discovery = discovery(a, fit.Ports)
+	t.Discovery = taskenv.Discovery(a.ID, networkMode(a), fit.Ports, containerNetworks(a))
 	return t
 }
 
@@ -67,7 +55,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // command builds the CommandInfo: `cmd` through the shell, `args` as argv (after the image's
 // entrypoint for an image), the environment, the fetch URIs and the app's user.
-func command(a *app.App, taskID, host string, ports []int) *mesospb.CommandInfo {
+func command(a *app.App, taskID, host string, ports []placement.AssignedPort) *mesospb.CommandInfo {
 	c := &mesospb.CommandInfo{}
 	switch {
 	case a.Cmd != nil:
@@ -97,104 +85,31 @@ func command(a *app.App, taskID, host string, ports []int) *mesospb.CommandInfo 
 		}
 		c.Uris = append(c.Uris, u)
 	}
-	env := TaskEnv(a, taskID, host, ports)
-	c.Environment = &mesospb.Environment{}
-	for _, k := range sortedKeys(env) {
-		c.Environment.Variables = append(c.Environment.Variables, &mesospb.Environment_Variable{
-			Name: proto.String(k), Value: proto.String(env[k]),
-		})
-	}
+	c.Environment = taskenv.Environment(taskEnvInput(a, taskID, host, ports))
 	return c
 }
 
-// TaskEnv is the environment Marathon gives a task: the ports (PORT0..n, PORT, PORTS,
-// PORT_<NAME> for named ports, PORT_<n> for ports given a fixed number), HOST, MESOS_TASK_ID,
-// MARATHON_APP_ID, MARATHON_APP_VERSION, MARATHON_APP_DOCKER_IMAGE, the resources, the labels
-// (MARATHON_APP_LABELS and MARATHON_APP_LABEL_<NAME>), and then the app's own env, which wins.
-// Secret-valued env entries are not included (secrets are not supported).
-func TaskEnv(a *app.App, taskID, host string, ports []int) map[string]string {
-	env := map[string]string{
-		"HOST":                       host,
-		"MESOS_TASK_ID":              taskID,
-		"MARATHON_APP_ID":            a.ID,
-		"MARATHON_APP_VERSION":       a.Version,
-		"MARATHON_APP_RESOURCE_CPUS": fmtFloat(a.Cpus),
-		"MARATHON_APP_RESOURCE_MEM":  fmtFloat(a.Mem),
-		"MARATHON_APP_RESOURCE_DISK": fmtFloat(a.Disk),
-		"MARATHON_APP_RESOURCE_GPUS": strconv.Itoa(a.Gpus),
-		"MARATHON_APP_LABELS":        "",
-		"MARATHON_APP_DOCKER_IMAGE":  a.Image(),
+// taskEnvInput is what the task environment is built from. Secret-valued env entries are left
+// out (secrets are not supported).
+func taskEnvInput(a *app.App, taskID, host string, ports []placement.AssignedPort) taskenv.Input {
+	in := taskenv.Input{
+		App: taskenv.App{
+			ID: a.ID, Version: a.Version, DockerImage: a.Image(),
+			CPUs: a.Cpus, Mem: a.Mem, Disk: a.Disk, GPUs: float64(a.Gpus), Labels: a.Labels,
+		},
+		TaskID: taskID, Hostname: host, Ports: ports, User: map[string]string{},
 	}
-	if env["MARATHON_APP_DOCKER_IMAGE"] == "" {
-		delete(env, "MARATHON_APP_DOCKER_IMAGE")
-	}
-	names, defined := portNames(a)
-	var all []string
-	for i, p := range ports {
-		effective := p
-		if effective == 0 && i < len(defined) {
-			effective = defined[i] // a container port without a host port
-		}
-		if effective == 0 {
-			continue
-		}
-		env[fmt.Sprintf("PORT%d", i)] = strconv.Itoa(effective)
-		all = append(all, strconv.Itoa(effective))
-		if i < len(names) && names[i] != "" {
-			env["PORT_"+envName(names[i])] = strconv.Itoa(effective)
-		}
-		if i < len(defined) && defined[i] != 0 {
-			env[fmt.Sprintf("PORT_%d", defined[i])] = strconv.Itoa(effective)
-		}
-	}
-	if len(all) > 0 {
-		env["PORT"] = all[0]
-		env["PORTS"] = strings.Join(all, ",")
-	}
-	var labelNames []string
-	size := 0
-	for _, k := range sortedKeys(a.Labels) {
-		name, v := envName(k), a.Labels[k]
-		if size += len(name) + len(v); size > maxLabelEnvSize {
-			break
-		}
-		env["MARATHON_APP_LABEL_"+name] = v
-		labelNames = append(labelNames, name)
-	}
-	env["MARATHON_APP_LABELS"] = strings.Join(labelNames, " ")
 	for k, v := range a.Env {
 		if v.Secret == "" {
-			env[k] = v.Value
+			in.User[k] = v.Value
 		}
 	}
-	return env
+	return in
 }
-
-// portNames returns the name of each port of the app and the number the app defines for it:
-// the port definition's port (host networking; its service port unless requirePorts) or the
-// mapping's container port.
-func portNames(a *app.App) (names []string, defined []int) {
-	if a.HostNetworking() {
-		for _, p := range a.PortDefinitions {
-			names = append(names, p.Name)
-			defined = append(defined, p.Port)
-		}
-		return
-	}
-	if a.Container != nil {
-		for _, m := range a.Container.PortMappings {
-			names = append(names, m.Name)
-			defined = append(defined, m.ContainerPort)
-		}
-	}
-	return
-}
-
-func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // container builds the ContainerInfo of an app with a container: DOCKER (run by the agent
 // through podman) or MESOS with an optional docker image, volumes and networks.
-func container(a *app.App, ports []int) *mesospb.ContainerInfo {
+func container(a *app.App, ports []placement.AssignedPort) *mesospb.ContainerInfo {
 	c := a.Container
 	if c == nil {
 		return nil
@@ -260,23 +175,19 @@ type portMapping struct {
 	protocol        string
 }
 
-// containerPortMappings pairs each port mapping that has a host port with the port assigned to
-// it; a container port of 0 means "the same as the host port".
-func containerPortMappings(a *app.App, ports []int) []portMapping {
-	if a.HostNetworking() || a.Container == nil {
+// containerPortMappings pairs each port that has a host port with its container port (the
+// declared one, or the host port when it declared 0).
+func containerPortMappings(a *app.App, ports []placement.AssignedPort) []portMapping {
+	if a.HostNetworking() {
 		return nil
 	}
 	var out []portMapping
-	for i, m := range a.Container.PortMappings {
-		if m.HostPort == nil || i >= len(ports) || ports[i] == 0 {
+	for _, p := range ports {
+		if p.HostPort == 0 {
 			continue
 		}
-		cp := m.ContainerPort
-		if cp == 0 {
-			cp = ports[i]
-		}
-		for _, proto := range strings.Split(m.Protocol, ",") {
-			out = append(out, portMapping{host: uint32(ports[i]), container: uint32(cp), protocol: proto})
+		for _, protocol := range p.Request.Protocols() {
+			out = append(out, portMapping{host: uint32(p.HostPort), container: uint32(p.ContainerPort), protocol: protocol})
 		}
 	}
 	return out
@@ -311,7 +222,7 @@ func networkInfos(a *app.App, mappings []portMapping) []*mesospb.NetworkInfo {
 // A portIndex is the task's host port on host networking and the container port otherwise (the
 // executor checks a container on its own IP). maxConsecutiveFailures 0 means "never kill" in
 // Marathon, so it is passed as the largest count the executor can reach.
-func healthCheck(a *app.App, hc app.HealthCheck, ports []int) *mesospb.HealthCheck {
+func healthCheck(a *app.App, hc app.HealthCheck, ports []placement.AssignedPort) *mesospb.HealthCheck {
 	failures := uint32(hc.MaxConsecutiveFailures)
 	if hc.MaxConsecutiveFailures == 0 {
 		failures = math.MaxUint32
@@ -357,56 +268,18 @@ func healthCheck(a *app.App, hc app.HealthCheck, ports []int) *mesospb.HealthChe
 	return out
 }
 
-// checkPort is the port a health check connects to.
-func checkPort(a *app.App, hc app.HealthCheck, ports []int) int {
+// checkPort is the port a health check connects to: a fixed port, or the port at portIndex
+// (its container port when the task has a network of its own).
+func checkPort(a *app.App, hc app.HealthCheck, ports []placement.AssignedPort) int {
 	if hc.Port != nil {
 		return *hc.Port
 	}
-	if hc.PortIndex == nil {
+	if hc.PortIndex == nil || *hc.PortIndex < 0 || *hc.PortIndex >= len(ports) {
 		return 0
 	}
-	i := *hc.PortIndex
-	if !a.HostNetworking() && a.Container != nil && i < len(a.Container.PortMappings) {
-		if cp := a.Container.PortMappings[i].ContainerPort; cp != 0 {
-			return cp
-		}
+	p := ports[*hc.PortIndex]
+	if !a.HostNetworking() && p.ContainerPort != 0 {
+		return p.ContainerPort
 	}
-	if i < len(ports) {
-		return ports[i]
-	}
-	return 0
-}
-
-// discovery is the DiscoveryInfo mesos-dns and load balancers read: the app's name and its
-// ports with their names and protocols.
-func discovery(a *app.App, ports []int) *mesospb.DiscoveryInfo {
-	d := &mesospb.DiscoveryInfo{
-		Visibility: mesospb.DiscoveryInfo_FRAMEWORK.Enum(),
-		Name:       proto.String(app.Hostname(a.ID)),
-		Ports:      &mesospb.Ports{},
-	}
-	names, _ := portNames(a)
-	protocols := make([]string, len(names))
-	if a.HostNetworking() {
-		for i, p := range a.PortDefinitions {
-			protocols[i] = p.Protocol
-		}
-	} else if a.Container != nil {
-		for i, m := range a.Container.PortMappings {
-			protocols[i] = m.Protocol
-		}
-	}
-	for i, p := range ports {
-		if p == 0 || i >= len(names) {
-			continue
-		}
-		for _, proto0 := range strings.Split(protocols[i], ",") {
-			port := &mesospb.Port{Number: proto.Uint32(uint32(p)), Protocol: proto.String(proto0)}
-			if names[i] != "" {
-				port.Name = proto.String(names[i])
-			}
-			d.Ports.Ports = append(d.Ports.Ports, port)
-		}
-	}
-	return d
+	return p.HostPort
 }

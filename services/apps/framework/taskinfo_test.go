@@ -12,6 +12,8 @@ import (
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/mesos/resources"
 	"strata/services/apps/app"
+	"strata/services/apps/placement"
+	"strata/services/apps/placement/constraint"
 )
 
 func mustApp(t *testing.T, body string) *app.App {
@@ -62,10 +64,7 @@ func TestBuildTaskCommandAndEnv(t *testing.T) {
 		"env":{"PORT0":"overridden","A":"1"},"labels":{"team":"x","tier":"fe"},
 		"fetch":[{"uri":"http://h/a.tgz","destPath":"a.tgz"}],"taskKillGracePeriodSeconds":7}`)
 	o := testOffer(t, "cpus:4;mem:1024;disk:100;ports:[31000-31009]", "")
-	fit, err := FirstFit{}.Place(a, o, o.Resources, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fit := place(t, a, o)
 	task := buildTask(a, "prod_web.x", o, fit)
 	if task.GetName() != "web.prod" || task.GetTaskId().GetValue() != "prod_web.x" || task.GetAgentId().GetValue() != "a1" {
 		t.Errorf("identity %v", task)
@@ -85,12 +84,12 @@ func TestBuildTaskCommandAndEnv(t *testing.T) {
 		t.Errorf("resources %v", task.Resources)
 	}
 	e := env(task)
-	p0, p1 := fit.Ports[0], fit.Ports[1]
+	p0, p1 := fit.Ports[0].HostPort, fit.Ports[1].HostPort
 	want := map[string]string{
 		"PORT0": "overridden", "PORT1": itoa(p1), "PORT": itoa(p0), "PORTS": itoa(p0) + "," + itoa(p1),
 		"PORT_HTTP": itoa(p0), "PORT_ADMIN_UI": itoa(p1), "HOST": "node1", "MESOS_TASK_ID": "prod_web.x",
 		"MARATHON_APP_ID": "/prod/web", "MARATHON_APP_VERSION": "2024-01-02T03:04:05.678Z", "A": "1",
-		"MARATHON_APP_RESOURCE_CPUS": "0.5", "MARATHON_APP_RESOURCE_MEM": "64", "MARATHON_APP_RESOURCE_DISK": "10",
+		"MARATHON_APP_RESOURCE_CPUS": "0.5", "MARATHON_APP_RESOURCE_MEM": "64.0", "MARATHON_APP_RESOURCE_DISK": "10.0",
 		"MARATHON_APP_LABELS": "TEAM TIER", "MARATHON_APP_LABEL_TEAM": "x", "MARATHON_APP_LABEL_TIER": "fe",
 	}
 	for k, v := range want {
@@ -118,16 +117,16 @@ func TestBuildTaskArgsAndContainers(t *testing.T) {
 	tests := []struct {
 		name  string
 		body  string
-		check func(t *testing.T, task *mesospb.TaskInfo, fit Fit)
+		check func(t *testing.T, task *mesospb.TaskInfo, fit *placement.Fit)
 	}{
-		{"args without image", `{"id":"/a","args":["/bin/echo","hi"]}`, func(t *testing.T, task *mesospb.TaskInfo, _ Fit) {
+		{"args without image", `{"id":"/a","args":["/bin/echo","hi"]}`, func(t *testing.T, task *mesospb.TaskInfo, _ *placement.Fit) {
 			c := task.GetCommand()
 			if c.GetShell() || c.GetValue() != "/bin/echo" || strings.Join(c.GetArguments(), " ") != "/bin/echo hi" || task.Container != nil {
 				t.Errorf("command %v", c)
 			}
 		}},
 		{"docker image with args", `{"id":"/a","args":["-v"],"container":{"type":"DOCKER","docker":{"image":"busybox","forcePullImage":true}}}`,
-			func(t *testing.T, task *mesospb.TaskInfo, _ Fit) {
+			func(t *testing.T, task *mesospb.TaskInfo, _ *placement.Fit) {
 				c, ci := task.GetCommand(), task.GetContainer()
 				if c.GetShell() || c.Value != nil || len(c.GetArguments()) != 1 {
 					t.Errorf("command %v", c)
@@ -140,18 +139,18 @@ func TestBuildTaskArgsAndContainers(t *testing.T) {
 					t.Errorf("env %v", env(task))
 				}
 			}},
-		{"docker image, default entrypoint", `{"id":"/a","container":{"docker":{"image":"nginx"}}}`, func(t *testing.T, task *mesospb.TaskInfo, _ Fit) {
+		{"docker image, default entrypoint", `{"id":"/a","container":{"docker":{"image":"nginx"}}}`, func(t *testing.T, task *mesospb.TaskInfo, _ *placement.Fit) {
 			if c := task.GetCommand(); c.GetShell() || c.Value != nil || len(c.GetArguments()) != 0 {
 				t.Errorf("command %v", c)
 			}
 		}},
 		{"bridge port mappings", `{"id":"/a","cmd":"x","container":{"type":"DOCKER","docker":{"image":"nginx","network":"BRIDGE",
 			"portMappings":[{"containerPort":80,"name":"web"},{"containerPort":0}]},"volumes":[{"containerPath":"/data","hostPath":"/srv","mode":"RO"}]},
-			"healthChecks":[{"protocol":"HTTP","portIndex":0}]}`, func(t *testing.T, task *mesospb.TaskInfo, fit Fit) {
+			"healthChecks":[{"protocol":"HTTP","portIndex":0}]}`, func(t *testing.T, task *mesospb.TaskInfo, fit *placement.Fit) {
 			d := task.GetContainer().GetDocker()
 			pm := d.GetPortMappings()
 			if d.GetNetwork() != mesospb.ContainerInfo_DockerInfo_BRIDGE || len(pm) != 2 || pm[0].GetContainerPort() != 80 ||
-				pm[0].GetHostPort() != uint32(fit.Ports[0]) || pm[1].GetContainerPort() != uint32(fit.Ports[1]) {
+				pm[0].GetHostPort() != uint32(fit.Ports[0].HostPort) || pm[1].GetContainerPort() != uint32(fit.Ports[1].HostPort) {
 				t.Errorf("docker %v (ports %v)", d, fit.Ports)
 			}
 			if v := task.GetContainer().GetVolumes(); len(v) != 1 || v[0].GetMode() != mesospb.Volume_RO || v[0].GetHostPath() != "/srv" {
@@ -161,12 +160,12 @@ func TestBuildTaskArgsAndContainers(t *testing.T) {
 			if hc := task.GetHealthCheck(); hc.GetType() != mesospb.HealthCheck_HTTP || hc.GetHttp().GetPort() != 80 {
 				t.Errorf("health check %v", hc)
 			}
-			if e := env(task); e["PORT0"] != fmtInt(fit.Ports[0]) || e["PORT_80"] != fmtInt(fit.Ports[0]) || e["PORT_WEB"] != fmtInt(fit.Ports[0]) {
+			if e := env(task); e["PORT0"] != fmtInt(fit.Ports[0].HostPort) || e["PORT_80"] != fmtInt(fit.Ports[0].HostPort) || e["PORT_WEB"] != fmtInt(fit.Ports[0].HostPort) {
 				t.Errorf("env %v", e)
 			}
 		}},
 		{"mesos container with an image", `{"id":"/a","cmd":"x","container":{"type":"MESOS","docker":{"image":"alpine"}}}`,
-			func(t *testing.T, task *mesospb.TaskInfo, _ Fit) {
+			func(t *testing.T, task *mesospb.TaskInfo, _ *placement.Fit) {
 				ci := task.GetContainer()
 				if ci.GetType() != mesospb.ContainerInfo_MESOS || ci.GetMesos().GetImage().GetDocker().GetName() != "alpine" ||
 					!ci.GetMesos().GetImage().GetCached() {
@@ -178,10 +177,7 @@ func TestBuildTaskArgsAndContainers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := mustApp(t, tt.body)
 			o := testOffer(t, "cpus:4;mem:1024;disk:100;ports:[31000-31009]", "")
-			fit, err := FirstFit{}.Place(a, o, o.Resources, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			fit := place(t, a, o)
 			tt.check(t, buildTask(a, "a.1", o, fit), fit)
 		})
 	}
@@ -205,7 +201,7 @@ func TestHealthCheckMapping(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := mustApp(t, `{"id":"/a","cmd":"x","portDefinitions":[{"port":0},{"port":0}],"healthChecks":[`+tt.check+`]}`)
-			hc := healthCheck(a, a.HealthChecks[0], []int{31000, 31001})
+			hc := healthCheck(a, a.HealthChecks[0], []placement.AssignedPort{{Index: 0, HostPort: 31000}, {Index: 1, HostPort: 31001}})
 			if hc.GetType() != tt.typ || hc.GetConsecutiveFailures() != tt.failures {
 				t.Fatalf("check %v", hc)
 			}
@@ -230,86 +226,112 @@ func TestHealthCheckMapping(t *testing.T) {
 	}
 }
 
-func TestFirstFit(t *testing.T) {
+// TestPlacementOfApps runs apps through Spec and the placement library, as the framework does
+// with every offer.
+func TestPlacementOfApps(t *testing.T) {
 	tests := []struct {
 		name, app, res, attrs string
-		others                []Placement
-		err                   error
+		placed                []constraint.Host
+		reason                placement.Reason // "" for a fit
 	}{
-		{"fits", `{"id":"/a","cmd":"x","cpus":1,"mem":128}`, "cpus:1;mem:128;ports:[31000-31000]", "", nil, nil},
-		{"cpus", `{"id":"/a","cmd":"x","cpus":2}`, "cpus:1;mem:1024;ports:[31000-31005]", "", nil, ErrInsufficientCpus},
-		{"mem", `{"id":"/a","cmd":"x","mem":2048}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, ErrInsufficientMemory},
-		{"disk", `{"id":"/a","cmd":"x","disk":10}`, "cpus:4;mem:1024;disk:5;ports:[31000-31005]", "", nil, ErrInsufficientDisk},
-		{"ports", `{"id":"/a","cmd":"x","ports":[0,0]}`, "cpus:4;mem:1024;ports:[31000-31000]", "", nil, ErrInsufficientPorts},
-		{"required port offered", `{"id":"/a","cmd":"x","requirePorts":true,"portDefinitions":[{"port":31003}]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, nil},
-		{"required port not offered", `{"id":"/a","cmd":"x","requirePorts":true,"portDefinitions":[{"port":8080}]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, ErrInsufficientPorts},
-		{"reserved role not accepted", `{"id":"/a","cmd":"x","cpus":1}`, "cpus(ops):4;mem(ops):1024;ports(ops):[31000-31005]", "", nil, ErrUnfulfilledRole},
-		{"reserved role accepted", `{"id":"/a","cmd":"x","cpus":1,"acceptedResourceRoles":["ops"]}`, "cpus(ops):4;mem(ops):1024;ports(ops):[31000-31005]", "", nil, nil},
-		{"unique host taken", `{"id":"/a","cmd":"x","constraints":[["hostname","UNIQUE"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", []Placement{{Hostname: "node1"}}, ErrConstraint},
-		{"unique host free", `{"id":"/a","cmd":"x","constraints":[["hostname","UNIQUE"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", []Placement{{Hostname: "node2"}}, nil},
-		{"cluster value", `{"id":"/a","cmd":"x","constraints":[["rack","CLUSTER","r2"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "rack:r1", nil, ErrConstraint},
-		{"like", `{"id":"/a","cmd":"x","constraints":[["rack","LIKE","r[0-9]"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "rack:r1", nil, nil},
-		{"like is a full match", `{"id":"/a","cmd":"x","constraints":[["rack","LIKE","r"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "rack:r1", nil, ErrConstraint},
-		{"unlike on a missing attribute", `{"id":"/a","cmd":"x","constraints":[["gpu","UNLIKE","yes"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, nil},
-		{"missing attribute", `{"id":"/a","cmd":"x","constraints":[["gpu","LIKE",".*"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, ErrConstraint},
+		{"fits", `{"id":"/a","cmd":"x","cpus":1,"mem":128}`, "cpus:1;mem:128;ports:[31000-31000]", "", nil, ""},
+		{"cpus", `{"id":"/a","cmd":"x","cpus":2}`, "cpus:1;mem:1024;ports:[31000-31005]", "", nil, placement.InsufficientCpus},
+		{"mem", `{"id":"/a","cmd":"x","mem":2048}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, placement.InsufficientMemory},
+		{"disk", `{"id":"/a","cmd":"x","disk":10}`, "cpus:4;mem:1024;disk:5;ports:[31000-31005]", "", nil, placement.InsufficientDisk},
+		{"ports", `{"id":"/a","cmd":"x","ports":[0,0]}`, "cpus:4;mem:1024;ports:[31000-31000]", "", nil, placement.InsufficientPorts},
+		{"required port offered", `{"id":"/a","cmd":"x","requirePorts":true,"portDefinitions":[{"port":31003}]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, ""},
+		{"required port not offered", `{"id":"/a","cmd":"x","requirePorts":true,"portDefinitions":[{"port":8080}]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, placement.InsufficientPorts},
+		{"service port is not a host port", `{"id":"/a","cmd":"x","portDefinitions":[{"port":8080}]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, ""},
+		{"fixed bridge host port", `{"id":"/a","cmd":"x","container":{"docker":{"image":"i"},"portMappings":[{"containerPort":80,"hostPort":8080}]},
+			"networks":[{"mode":"container/bridge"}]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, placement.InsufficientPorts},
+		{"container port without a host port", `{"id":"/a","cmd":"x","container":{"docker":{"image":"i"},"portMappings":[{"containerPort":80}]},
+			"networks":[{"mode":"container","name":"n"}]}`, "cpus:4;mem:1024", "", nil, ""},
+		{"reserved role not accepted", `{"id":"/a","cmd":"x","cpus":1}`, "cpus(ops):4;mem(ops):1024;ports(ops):[31000-31005]", "", nil, placement.UnfulfilledRole},
+		{"reserved role accepted", `{"id":"/a","cmd":"x","cpus":1,"role":"ops","acceptedResourceRoles":["ops"]}`, "cpus(ops):4;mem(ops):1024;ports(ops):[31000-31005]", "", nil, ""},
+		{"unreserved not accepted", `{"id":"/a","cmd":"x","cpus":1,"acceptedResourceRoles":["ops"]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, placement.UnfulfilledRole},
+		{"unique host taken", `{"id":"/a","cmd":"x","constraints":[["hostname","UNIQUE"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", []constraint.Host{{Hostname: "node1"}}, placement.UnfulfilledConstraint},
+		{"unique host free", `{"id":"/a","cmd":"x","constraints":[["hostname","UNIQUE"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", []constraint.Host{{Hostname: "node2"}}, ""},
+		{"operator in lower case", `{"id":"/a","cmd":"x","constraints":[["hostname","unique"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", []constraint.Host{{Hostname: "node1"}}, placement.UnfulfilledConstraint},
+		{"cluster value", `{"id":"/a","cmd":"x","constraints":[["rack","CLUSTER","r2"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "rack:r1", nil, placement.UnfulfilledConstraint},
+		{"like", `{"id":"/a","cmd":"x","constraints":[["rack","LIKE","r[0-9]"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "rack:r1", nil, ""},
+		{"like is a full match", `{"id":"/a","cmd":"x","constraints":[["rack","LIKE","r"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "rack:r1", nil, placement.UnfulfilledConstraint},
+		{"unlike on a missing attribute", `{"id":"/a","cmd":"x","constraints":[["gpu","UNLIKE","yes"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, ""},
+		{"missing attribute", `{"id":"/a","cmd":"x","constraints":[["gpu","LIKE",".*"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "", nil, placement.UnfulfilledConstraint},
 		{"max per", `{"id":"/a","cmd":"x","constraints":[["rack","MAX_PER","2"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "rack:r1",
-			[]Placement{{Attributes: attrs(t, "rack:r1")}, {Attributes: attrs(t, "rack:r1")}}, ErrConstraint},
+			[]constraint.Host{rack("r1"), rack("r1")}, placement.UnfulfilledConstraint},
 		{"group by waits for the emptier value", `{"id":"/a","cmd":"x","constraints":[["rack","GROUP_BY"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "rack:r1",
-			[]Placement{{Attributes: attrs(t, "rack:r1")}, {Attributes: attrs(t, "rack:r2")}, {Attributes: attrs(t, "rack:r1")}}, ErrConstraint},
+			[]constraint.Host{rack("r1"), rack("r2"), rack("r1")}, placement.UnfulfilledConstraint},
 		{"group by with a count wants new values", `{"id":"/a","cmd":"x","constraints":[["rack","GROUP_BY","3"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "rack:r1",
-			[]Placement{{Attributes: attrs(t, "rack:r1")}, {Attributes: attrs(t, "rack:r2")}}, ErrConstraint},
-		{"is scalar", `{"id":"/a","cmd":"x","constraints":[["size","IS","2.0"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "size:2", nil, nil},
+			[]constraint.Host{rack("r1"), rack("r2")}, placement.UnfulfilledConstraint},
+		{"is scalar", `{"id":"/a","cmd":"x","constraints":[["size","IS","2.0"]]}`, "cpus:4;mem:1024;ports:[31000-31005]", "size:2", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := mustApp(t, tt.app)
 			o := testOffer(t, tt.res, tt.attrs)
-			fit, err := FirstFit{}.Place(a, o, o.Resources, tt.others)
-			if tt.err == nil {
-				if err != nil {
-					t.Fatalf("no fit: %v", err)
+			m, err := placement.NewMatcher(Spec(a))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fit, rej := m.Match(placement.NewRemaining(o), m.NewIndex(tt.placed...), nil)
+			if tt.reason == "" {
+				if rej != nil {
+					t.Fatalf("no fit: %v", rej)
 				}
 				if !resources.Contains(o.Resources, fit.Resources) || len(fit.Ports) != a.PortCount() {
 					t.Fatalf("fit %v not within the offer, ports %v", fit.Resources, fit.Ports)
 				}
 				return
 			}
-			if err == nil || !strings.HasPrefix(err.Error(), tt.err.Error()) {
-				t.Fatalf("err %v, want %v", err, tt.err)
+			if rej == nil || rej.Reason() != tt.reason {
+				t.Fatalf("rejection %v, want %s", rej, tt.reason)
 			}
 		})
 	}
 }
 
-func attrs(t *testing.T, s string) []*mesospb.Attribute {
-	a, err := resources.ParseAttributes(s)
+func rack(v string) constraint.Host {
+	return constraint.Host{AgentID: "a-" + v, Hostname: "h-" + v, Attributes: map[string]string{"rack": v}}
+}
+
+// place fits one instance of a on the whole offer o.
+func place(t *testing.T, a *app.App, o *mesospb.Offer) *placement.Fit {
+	t.Helper()
+	m, err := placement.NewMatcher(Spec(a))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a
+	fit, rej := m.Match(placement.NewRemaining(o), nil, nil)
+	if rej != nil {
+		t.Fatal(rej)
+	}
+	return fit
 }
 
 // Dynamic ports are distinct and drawn from the offer; several instances fit one offer.
-func TestFirstFitPortsAcrossInstances(t *testing.T) {
+func TestPortsAcrossInstances(t *testing.T) {
 	a := mustApp(t, `{"id":"/a","cmd":"x","cpus":0.1,"mem":16,"ports":[0,0,0]}`)
 	o := testOffer(t, "cpus:1;mem:1024;ports:[31000-31005,32000-32002]", "")
-	remaining := o.Resources
+	m, err := placement.NewMatcher(Spec(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := placement.NewRemaining(o)
 	seen := map[int]bool{}
 	for i := 0; i < 3; i++ {
-		fit, err := FirstFit{}.Place(a, o, remaining, nil)
-		if err != nil {
-			t.Fatalf("instance %d: %v", i, err)
+		fit, rej := m.Match(r, nil, nil)
+		if rej != nil {
+			t.Fatalf("instance %d: %v", i, rej)
 		}
-		for _, p := range fit.Ports {
+		for _, p := range portsOf(fit) {
 			if seen[p] || !(p >= 31000 && p <= 31005 || p >= 32000 && p <= 32002) {
 				t.Fatalf("port %d reused or not offered (%v)", p, seen)
 			}
 			seen[p] = true
 		}
-		remaining = resources.Subtract(remaining, fit.Resources)
 	}
-	if _, err := (FirstFit{}).Place(a, o, remaining, nil); err == nil {
-		t.Fatal("a fourth instance fitted in 9 ports")
+	if _, rej := m.Match(r, nil, nil); rej == nil || rej.Reason() != placement.InsufficientPorts {
+		t.Fatalf("a fourth instance in 9 ports: %v", rej)
 	}
 }
 

@@ -3,6 +3,8 @@ package instance
 import (
 	"sort"
 	"time"
+
+	"strata/services/apps/placement/constraint"
 )
 
 // Scheduled is the state of an instance that waits for an offer: it has a task id but no task
@@ -32,6 +34,10 @@ type Instance struct {
 	Host        string
 	Ports       []int
 	IPAddresses []string
+	// Placement is the agent the instance was placed on as constraints see it (hostname, fault
+	// domain, attributes), kept so that the app's constraint index can be rebuilt after a
+	// restart of the service. Empty before the instance is placed.
+	Placement constraint.Host
 
 	State   string
 	Message string
@@ -66,6 +72,12 @@ func (i *Instance) Clone() *Instance {
 	c := *i
 	c.Ports = append([]int(nil), i.Ports...)
 	c.IPAddresses = append([]string(nil), i.IPAddresses...)
+	if i.Placement.Attributes != nil {
+		c.Placement.Attributes = make(map[string]string, len(i.Placement.Attributes))
+		for k, v := range i.Placement.Attributes {
+			c.Placement.Attributes[k] = v
+		}
+	}
 	if i.Health != nil {
 		h := *i.Health
 		c.Health = &h

@@ -27,12 +27,20 @@ func toRow(i *instance.Instance) (instanceRow, error) {
 		}
 		health = string(b)
 	}
+	placement := ""
+	if i.Placement.AgentID != "" || i.Placement.Hostname != "" {
+		b, err := json.Marshal(i.Placement)
+		if err != nil {
+			return instanceRow{}, err
+		}
+		placement = string(b)
+	}
 	return instanceRow{
 		TaskID: i.TaskID, AppID: i.AppID, Version: i.Version, ConfigVersion: i.ConfigVersion,
 		AgentID: i.AgentID, Host: i.Host, Ports: string(ports), IPAddresses: string(ips),
 		State: i.State, Message: i.Message, KillRequested: i.KillRequested,
 		ScheduledAt: i.ScheduledAt, StagedAt: i.StagedAt, StartedAt: i.StartedAt, StatusAt: i.UpdatedAt,
-		UnreachableSince: i.UnreachableSince, Health: health,
+		UnreachableSince: i.UnreachableSince, Health: health, Placement: placement,
 	}, nil
 }
 
@@ -56,6 +64,11 @@ func fromRow(r instanceRow) (*instance.Instance, error) {
 	if r.Health != "" {
 		i.Health = &instance.Health{}
 		if err := json.Unmarshal([]byte(r.Health), i.Health); err != nil {
+			return nil, err
+		}
+	}
+	if r.Placement != "" {
+		if err := json.Unmarshal([]byte(r.Placement), &i.Placement); err != nil {
 			return nil, err
 		}
 	}

@@ -43,6 +43,7 @@ type instanceRow struct {
 	StatusAt         time.Time // the instance's UpdatedAt (not gorm's auto-updated column)
 	UnreachableSince time.Time
 	Health           string `gorm:"type:text"` // JSON, empty when no result yet
+	Placement        string `gorm:"type:text"` // JSON of the agent as constraints see it, empty before placement
 }
 
 func (instanceRow) TableName() string { return "apps_instances" }
@@ -58,7 +59,7 @@ type deploymentRow struct {
 
 func (deploymentRow) TableName() string { return "apps_deployments" }
 
-// metaRow holds small named values (the framework id).
+// metaRow holds small named values (the framework id, the event id reservation).
 type metaRow struct {
 	Key   string `gorm:"primaryKey;size:128"`
 	Value string `gorm:"type:text"`

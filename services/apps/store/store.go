@@ -50,7 +50,8 @@ func OpenSQLite(path string) (*Store, error) {
 
 // Open migrates db (SQLite or PostgreSQL) and returns a Store on it.
 func Open(db *gorm.DB) (*Store, error) {
-	if err := db.AutoMigrate(&appRow{}, &versionRow{}, &instanceRow{}, &deploymentRow{}, &metaRow{}); err != nil {
+	if err := db.AutoMigrate(&appRow{}, &versionRow{}, &instanceRow{}, &deploymentRow{}, &metaRow{},
+		&rootRow{}, &archivedVersionRow{}); err != nil {
 		return nil, fmt.Errorf("apps store: migrate: %w", err)
 	}
 	return &Store{db: db, maxVersions: DefaultMaxVersions}, nil

@@ -11,6 +11,7 @@ import (
 
 	"strata/services/apps/app"
 	"strata/services/apps/instance"
+	"strata/services/apps/placement/constraint"
 )
 
 func openTemp(t *testing.T) (*Store, string) {
@@ -102,7 +103,8 @@ func TestInstances(t *testing.T) {
 		TaskID: "web.1", AppID: "/web", Version: "v1", ConfigVersion: "v0", AgentID: "a1", Host: "h1",
 		Ports: []int{31000, 31001}, IPAddresses: []string{"10.0.0.1"}, State: instance.Running, Message: "m",
 		KillRequested: true, ScheduledAt: now, StagedAt: now, StartedAt: now, UpdatedAt: now,
-		Health: &instance.Health{Alive: true, ConsecutiveFailures: 0, LastSuccess: now},
+		Health:    &instance.Health{Alive: true, ConsecutiveFailures: 0, LastSuccess: now},
+		Placement: constraint.Host{AgentID: "a1", Hostname: "h1", Zone: "z1", Attributes: map[string]string{"rack": "r1"}},
 	}
 	other := &instance.Instance{TaskID: "web.2", AppID: "/web", State: instance.Scheduled, ScheduledAt: now}
 	if err := s.PutInstances(ctx, in, other); err != nil {
@@ -168,6 +170,21 @@ func TestDeploymentsAndFrameworkID(t *testing.T) {
 	}
 	if id, _ := s.FrameworkID(ctx); id != "fw-2" {
 		t.Fatalf("framework id %q", id)
+	}
+
+	if id, err := s.LastEventID(ctx); err != nil || id != 0 {
+		t.Fatalf("last event id before any: %d %v", id, err)
+	}
+	for _, id := range []uint64{1000, 1 << 63} {
+		if err := s.SetLastEventID(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.LastEventID(ctx); err != nil || got != id {
+			t.Fatalf("last event id %d %v, want %d", got, err, id)
+		}
+	}
+	if id, _ := s.FrameworkID(ctx); id != "fw-2" {
+		t.Fatalf("the event id overwrote the framework id: %q", id)
 	}
 }
 

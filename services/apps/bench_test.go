@@ -1,0 +1,235 @@
+package apps_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"strata/kernel/agent/simagent"
+	"strata/kernel/master"
+	"strata/kernel/mesos/mesospb"
+	"strata/services/apps"
+)
+
+// simCluster runs an in-process master with n simulated agents (kernel/agent/simagent: real
+// master⇄agent protocol, tasks RUNNING at once) and returns the master's address.
+func simCluster(b *testing.B, n int) string {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	m, err := master.New(master.Config{IP: "127.0.0.1", WorkDir: b.TempDir(), Logger: quietLogger()}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = m.ServeListener(ctx, ln, ready) }()
+	addr := <-ready
+	b.Cleanup(func() { cancel(); <-done })
+	scalar := func(name string, v float64) *mesospb.Resource {
+		return &mesospb.Resource{Name: proto.String(name), Type: mesospb.Value_SCALAR.Enum(),
+			Scalar: &mesospb.Value_Scalar{Value: proto.Float64(v)}}
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	for i := 0; i < n; i++ {
+		_, err := simagent.Start(ctx, simagent.Config{
+			Master: addr, Hostname: fmt.Sprintf("sim-%03d", i), Port: 5051, Address: fmt.Sprintf("127.0.0.%d:5051", 2+i%250),
+			Resources: []*mesospb.Resource{scalar("cpus", 16), scalar("mem", 65536), scalar("disk", 100000), {
+				Name: proto.String("ports"), Type: mesospb.Value_RANGES.Enum(),
+				Ranges: &mesospb.Value_Ranges{Range: []*mesospb.Value_Range{{Begin: proto.Uint64(31000), End: proto.Uint64(32000)}}},
+			}},
+			Client: client,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return addr
+}
+
+// BenchmarkDeploy1000On100Agents measures the time from POST /v2/apps of an app with 1,000
+// instances to GET /v2/apps/{id} showing all 1,000 running, on 100 simulated agents.
+func BenchmarkDeploy1000On100Agents(b *testing.B) {
+	const instances, agents = 1000, 100
+	addr := simCluster(b, agents)
+	s := startServiceB(b, addr)
+	for i := 0; i < b.N; i++ {
+		id := fmt.Sprintf("/bench/deploy-%d", i)
+		body := fmt.Sprintf(`{"id":%q,"cmd":"sleep 1000","cpus":0.01,"mem":1,"instances":%d}`, id, instances)
+		start := time.Now()
+		resp, err := http.Post(s+"/v2/apps", "application/json", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			b.Fatalf("POST /v2/apps: %d", resp.StatusCode)
+		}
+		for {
+			var out struct {
+				App struct {
+					TasksRunning int `json:"tasksRunning"`
+				} `json:"app"`
+			}
+			r, err := http.Get(s + "/v2/apps" + id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = json.NewDecoder(r.Body).Decode(&out)
+			r.Body.Close()
+			if out.App.TasksRunning == instances {
+				break
+			}
+			if time.Since(start) > 5*time.Minute {
+				b.Fatalf("only %d of %d instances running after 5 minutes", out.App.TasksRunning, instances)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		b.ReportMetric(elapsed.Seconds(), "deploy-s")
+		b.ReportMetric(float64(instances)/elapsed.Seconds(), "instances/s")
+	}
+}
+
+// startServiceB runs the apps service for a benchmark and returns its base URL.
+func startServiceB(b *testing.B, masterAddr string) string {
+	b.Helper()
+	svc, err := apps.New(apps.Config{Masters: []string{masterAddr}, Listen: "127.0.0.1:0", WorkDir: b.TempDir(),
+		FrameworkName: "marathon-bench", Logger: quietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-svc.Ready():
+	case err := <-done:
+		b.Fatalf("apps service: %v", err)
+	case <-time.After(20 * time.Second):
+		b.Fatal("apps service not ready")
+	}
+	return "http://" + svc.Addr()
+}
+
+// wrkLatency runs wrk against url for d with c connections (and script, if set) and returns its
+// p50 and p99 latencies and requests per second.
+func wrkLatency(b *testing.B, url string, d time.Duration, c int, script string) (p50, p99 time.Duration, rps float64) {
+	b.Helper()
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			b.Fatal("wrk is not installed (scripts/install-deps.sh installs it)")
+		}
+		b.Skip("wrk is not installed")
+	}
+	args := []string{"-t2", "-c" + strconv.Itoa(c), "-d" + d.String(), "--latency"}
+	if script != "" {
+		path := filepath.Join(b.TempDir(), "script.lua")
+		if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		args = append(args, "-s", path)
+	}
+	out, err := exec.Command(wrk, append(args, url)...).CombinedOutput()
+	if err != nil {
+		b.Fatalf("wrk: %v: %s", err, out)
+	}
+	pct := func(p string) time.Duration {
+		m := regexp.MustCompile(`(?m)^\s+` + p + `%\s+([0-9.]+)(us|ms|s)\s*$`).FindStringSubmatch(string(out))
+		if m == nil {
+			b.Fatalf("no %s%% latency in wrk output:\n%s", p, out)
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[m[2]]
+		return time.Duration(v * float64(unit))
+	}
+	m := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`).FindStringSubmatch(string(out))
+	if m == nil {
+		b.Fatalf("no Requests/sec in wrk output:\n%s", out)
+	}
+	rps, _ = strconv.ParseFloat(m[1], 64)
+	if m := regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`).FindStringSubmatch(string(out)); m != nil {
+		b.Fatalf("wrk saw %s error responses from %s:\n%s", m[1], url, out)
+	}
+	return pct("50"), pct("99"), rps
+}
+
+// postScript makes wrk POST a new app (0 instances, so nothing launches) with a unique id per
+// request.
+const postScript = `
+counter = 0
+math.randomseed(os.time())
+local tag = tostring(math.random(1, 1000000000))
+request = function()
+  counter = counter + 1
+  local body = '{"id":"/load/t' .. tag .. '-' .. tostring(math.random(1, 1000000000)) .. '-' .. counter .. '","cmd":"sleep 1000","cpus":0.01,"mem":1,"instances":0}'
+  return wrk.format("POST", "/v2/apps", {["Content-Type"] = "application/json"}, body)
+end
+shown = 0
+response = function(status, headers, body)
+  if status >= 300 and shown < 3 then
+    shown = shown + 1
+    print("status " .. status .. ": " .. body)
+  end
+end
+`
+
+// BenchmarkAPIUnderLoad loads GET /v2/apps (100 apps of 10 running instances) and POST
+// /v2/apps with wrk, beside a trivial net/http handler answering a small JSON body, measured in
+// the same run with the same wrk settings.
+func BenchmarkAPIUnderLoad(b *testing.B) {
+	addr := simCluster(b, 10)
+	s := startServiceB(b, addr)
+	for i := 0; i < 100; i++ {
+		body := fmt.Sprintf(`{"id":"/load/base-%03d","cmd":"sleep 1000","cpus":0.01,"mem":1,"instances":10}`, i)
+		resp, err := http.Post(s+"/v2/apps", "application/json", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	trivial := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"apps":[]}`))
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go trivial.Serve(ln)
+	b.Cleanup(func() { trivial.Close() })
+	base := "http://" + ln.Addr().String()
+	const d, c = 5 * time.Second, 16
+	ms := func(x time.Duration) float64 { return float64(x) / float64(time.Millisecond) }
+	for i := 0; i < b.N; i++ {
+		tp50, tp99, trps := wrkLatency(b, base+"/v2/apps", d, c, "")
+		gp50, gp99, grps := wrkLatency(b, s+"/v2/apps", d, c, "")
+		pp50, pp99, prps := wrkLatency(b, s+"/v2/apps", d, c, postScript)
+		b.ReportMetric(ms(tp50), "trivial-p50-ms")
+		b.ReportMetric(ms(tp99), "trivial-p99-ms")
+		b.ReportMetric(trps, "trivial-rps")
+		b.ReportMetric(ms(gp50), "get-p50-ms")
+		b.ReportMetric(ms(gp99), "get-p99-ms")
+		b.ReportMetric(grps, "get-rps")
+		b.ReportMetric(ms(pp50), "post-p50-ms")
+		b.ReportMetric(ms(pp99), "post-p99-ms")
+		b.ReportMetric(prps, "post-rps")
+	}
+}
