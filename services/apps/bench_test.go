@@ -171,18 +171,23 @@ func wrkLatency(b *testing.B, url string, d time.Duration, c int, script string)
 	return pct("50"), pct("99"), rps
 }
 
-// postScript makes wrk POST a new app (0 instances, so nothing launches) with a unique id per
-// request.
+// postScript makes wrk POST a new app (0 instances, so nothing launches) with an id unique per
+// request: the run's tag, wrk's thread number and a per-thread counter.
 const postScript = `
-counter = 0
-math.randomseed(os.time())
-local tag = tostring(math.random(1, 1000000000))
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+function init(args)
+  counter = 0
+  shown = 0
+end
 request = function()
   counter = counter + 1
-  local body = '{"id":"/load/t' .. tag .. '-' .. tostring(math.random(1, 1000000000)) .. '-' .. counter .. '","cmd":"sleep 1000","cpus":0.01,"mem":1,"instances":0}'
+  local body = '{"id":"/load/%s-' .. tid .. '-' .. counter .. '","cmd":"sleep 1000","cpus":0.01,"mem":1,"instances":0}'
   return wrk.format("POST", "/v2/apps", {["Content-Type"] = "application/json"}, body)
 end
-shown = 0
 response = function(status, headers, body)
   if status >= 300 and shown < 3 then
     shown = shown + 1
@@ -221,7 +226,8 @@ func BenchmarkAPIUnderLoad(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		tp50, tp99, trps := wrkLatency(b, base+"/v2/apps", d, c, "")
 		gp50, gp99, grps := wrkLatency(b, s+"/v2/apps", d, c, "")
-		pp50, pp99, prps := wrkLatency(b, s+"/v2/apps", d, c, postScript)
+		tag := strconv.FormatInt(time.Now().UnixNano(), 36)
+		pp50, pp99, prps := wrkLatency(b, s+"/v2/apps", d, c, fmt.Sprintf(postScript, tag))
 		b.ReportMetric(ms(tp50), "trivial-p50-ms")
 		b.ReportMetric(ms(tp99), "trivial-p99-ms")
 		b.ReportMetric(trps, "trivial-rps")
