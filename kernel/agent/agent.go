@@ -239,12 +239,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.ownCz != nil {
 		a.ownCz.Close()
 	}
-	if ids, err := a.cgroupIDs(); err == nil && len(ids) == 0 {
-		// No container is left running: leave no empty root behind.
-		if err := a.cgroups.RemoveRoot(); err != nil {
-			a.log.Warn("remove the agent's cgroup root", "error", err)
-		}
-	}
+	a.removeCgroupRoot()
 	a.log.Info("agent stopped")
 	return result
 }

@@ -129,13 +129,16 @@ func newCgroups(cfg *Config, log *slog.Logger) (*cgroups.Manager, error) {
 	return m, nil
 }
 
-// cgroupIDs lists the containers that still have a cgroup under the agent's
-// root; an error when the agent has no cgroups.
-func (a *Agent) cgroupIDs() ([]string, error) {
-	if a.cgroups == nil {
-		return nil, errors.New("agent: no cgroups")
+// removeCgroupRoot removes the agent's cgroup root when no launched container
+// is left running (what remains are standbys on their way out, which never
+// outlive the agent): a stopped agent leaves no cgroups behind.
+func (a *Agent) removeCgroupRoot() {
+	if a.cgroups == nil || a.ownCz == nil || len(a.ownCz.Live()) > 0 {
+		return
 	}
-	return a.cgroups.List()
+	if err := a.cgroups.RemoveRoot(); err != nil {
+		a.log.Warn("remove the agent's cgroup root", "error", err)
+	}
 }
 
 // addLimitationLocked gives a task failure the executor reports the reason

@@ -147,3 +147,46 @@ func TestKilledTaskLeavesNoProcess(t *testing.T) {
 	}
 	m.ack(killed)
 }
+
+// TestStoppedAgentLeavesNoCgroups stops an agent that ran a task and kept a
+// standby: its cgroup root is gone from every hierarchy.
+func TestStoppedAgentLeavesNoCgroups(t *testing.T) {
+	requireIsolation(t)
+	m := newTestMaster(t)
+	cfg := testConfig(t, m)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Executable, cfg.StandbyExecutors = exe, 1
+	a := startAgent(t, cfg)
+	m.waitCall("REGISTER", 10*time.Second, isType(internalpb.AgentCall_REGISTER))
+	ti := &mesospb.TaskInfo{
+		Name:      proto.String("short"),
+		TaskId:    &mesospb.TaskID{Value: proto.String("short")},
+		AgentId:   &mesospb.AgentID{Value: proto.String(m.agentID)},
+		Resources: []*mesospb.Resource{scalar("cpus", 0.1), scalar("mem", 32)},
+		Command:   &mesospb.CommandInfo{Value: proto.String("true")},
+	}
+	m.send(runTask(frameworkInfo(t, "fw-short", false), ti))
+	m.ack(m.waitUpdate("short", mesospb.TaskState_TASK_STARTING))
+	m.ack(m.waitUpdate("short", mesospb.TaskState_TASK_RUNNING))
+	m.ack(m.waitUpdate("short", mesospb.TaskState_TASK_FINISHED))
+	root := a.cgroups.Root()
+	info, err := cgroups.Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := filepath.Join(info.V1["memory"], root)
+	if info.V1["memory"] == "" {
+		mem = filepath.Join(info.Unified, root)
+	}
+	if _, err := os.Stat(mem); err != nil {
+		t.Fatalf("the agent's cgroup root %s is missing while it runs: %v", mem, err)
+	}
+	a.stop()
+	if _, err := os.Stat(mem); !os.IsNotExist(err) {
+		entries, _ := os.ReadDir(mem)
+		t.Fatalf("the stopped agent left %s behind (%d entries): %v", mem, len(entries), err)
+	}
+}

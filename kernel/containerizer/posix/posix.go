@@ -492,6 +492,20 @@ func (c *Containerizer) Forget(id string) {
 	}
 }
 
+// Live lists the launched containers that have not ended.
+func (c *Containerizer) Live() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for id, ct := range c.containers {
+		if ct.term == nil {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 // Containers implements containerizer.Containerizer.
 func (c *Containerizer) Containers() []string {
 	c.mu.Lock()

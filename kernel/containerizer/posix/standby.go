@@ -139,7 +139,7 @@ func (c *Containerizer) startStandby(cmd containerizer.Command, user, cgid strin
 		// it now, ahead of demand, in a cgroup of its own that becomes its
 		// container's (with the container's limits) at launch.
 		if cgid == "" {
-			cgid = "standby-" + uuid.NewString()
+			cgid = StandbyCgroupPrefix + uuid.NewString()
 		}
 		if err := c.createCgroup(cgid, ct.pid, cgroups.Limits{CPUs: 1}); err != nil {
 			conn.Close()
@@ -154,6 +154,10 @@ func (c *Containerizer) startStandby(cmd containerizer.Command, user, cgid strin
 	c.log.Debug("standby started", "pid", ct.pid, "user", user)
 	return s, nil
 }
+
+// StandbyCgroupPrefix starts the name of the cgroup a standby of the pool
+// gets when it starts (it keeps the name once launched).
+const StandbyCgroupPrefix = "standby-"
 
 // StandbyUser is the user a standby for a container running as user is
 // started as: the same user, or none (root) when the containerizer isolates
