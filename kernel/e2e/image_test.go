@@ -15,7 +15,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"strata/kernel/internal/podmantest"
+	"strata/internal/podmantest"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/scheduler"
 )

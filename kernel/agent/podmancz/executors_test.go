@@ -11,9 +11,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"strata/internal/podmantest"
 	"strata/kernel/containerizer"
 	"strata/kernel/containerizer/podman"
-	"strata/kernel/internal/podmantest"
 	"strata/kernel/mesos/mesospb"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"strata/kernel/internal/podmantest"
+	"strata/internal/podmantest"
 )
 
 // testLogger sends the package's logs to the test's log.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"strata/kernel/internal/podmantest"
+	"strata/internal/podmantest"
 )
 
 func TestDetect(t *testing.T) {
