@@ -23,6 +23,9 @@ type appsFlags struct {
 	reconcileInterval, launchTimout time.Duration
 	declineOfferDuration            time.Duration
 	maxVersions                     int
+	autoRevert                      bool
+	healthKillShare                 float64
+	healthKillWindow                time.Duration
 }
 
 func (f *appsFlags) register(fs *pflag.FlagSet, prefix string) {
@@ -40,6 +43,12 @@ func (f *appsFlags) register(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&f.declineOfferDuration, prefix+"decline-offer-duration", framework.DefaultDeclineRefuse,
 		"how long offers nothing waits for are refused")
 	fs.IntVar(&f.maxVersions, prefix+"max-versions", 50, "versions kept per app (Marathon's zk_max_versions)")
+	fs.BoolVar(&f.autoRevert, prefix+"deployment-auto-revert", false,
+		"roll the apps of a deployment FAILED by the progress deadline back to their last good versions (apps may set upgradeStrategy.autoRevert instead)")
+	fs.Float64Var(&f.healthKillShare, prefix+"health-kill-share", framework.DefaultHealthKillShare,
+		"share of an app's instances that may be killed for failing health checks at once, and per --health-kill-window (at least one)")
+	fs.DurationVar(&f.healthKillWindow, prefix+"health-kill-window", 0,
+		"period over which an app's health kill allowance refills (0: per app, the time a replacement needs before its own checks could fail it)")
 }
 
 func (f *appsFlags) config(masters []string, listen, workDir string, logger *slog.Logger) apps.Config {
@@ -47,6 +56,7 @@ func (f *appsFlags) config(masters []string, listen, workDir string, logger *slo
 		Masters: masters, Listen: listen, WorkDir: workDir, FrameworkName: f.frameworkName, User: f.user,
 		FailoverTimeout: f.failoverTimeout, ProgressDeadline: f.deadline, ReconcileInterval: f.reconcileInterval,
 		LaunchTimeout: f.launchTimout, DeclineOfferDuration: f.declineOfferDuration, MaxVersions: f.maxVersions,
+		AutoRevert: f.autoRevert, HealthKillShare: f.healthKillShare, HealthKillWindow: f.healthKillWindow,
 		Logger: logger,
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"strata/internal/podmantest"
+	"strata/kernel/containerizer/podman/podmantest"
 	"strata/kernel/mesos/mesospb"
 )
 

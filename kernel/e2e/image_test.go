@@ -15,7 +15,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"strata/internal/podmantest"
+	"strata/kernel/containerizer/podman/podmantest"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/scheduler"
 )

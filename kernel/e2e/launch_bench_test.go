@@ -13,9 +13,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"strata/internal/podmantest"
 	"strata/kernel/agent"
 	"strata/kernel/agent/podmancz"
+	"strata/kernel/containerizer/podman/podmantest"
 	"strata/kernel/master"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/mesos/schedulerpb"

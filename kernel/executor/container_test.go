@@ -16,8 +16,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"strata/internal/podmantest"
 	"strata/kernel/containerizer/podman"
+	"strata/kernel/containerizer/podman/podmantest"
 	"strata/kernel/mesos/codec"
 	"strata/kernel/mesos/mesospb"
 )

@@ -10,6 +10,13 @@
 // The group tree (/v2/groups) lives in the deployment manager beside the apps; the store keeps
 // its versions (see groups_store.go, the deploy package's RootStore).
 //
+// Deployments are gated by health and readiness checks: the agent runs the health checks and the
+// framework kills unhealthy instances, rate-limited per app (Config.HealthKillShare and
+// HealthKillWindow); the deployment manager runs the readiness checks
+// (services/apps/readiness) against the instances it waits for. A deployment FAILED by the
+// progress deadline may be auto-reverted to the apps' last good versions (Config.AutoRevert,
+// or upgradeStrategy.autoRevert, a Strata extension).
+//
 // Framework, deployment manager and API publish on one bus, registered with the service's
 // Prometheus registry. Event ids keep increasing across restarts: the store keeps a high-water
 // mark (the last id after a clean stop, a reservation ahead of the ids handed out while

@@ -261,7 +261,7 @@ func TestEventStream(t *testing.T) {
 
 // TestHealthEvents: a task whose health check passes once, then fails, shows on /v2/events as
 // health_status_changed_event and instance_health_changed_event (alive, then not), then
-// unhealthy_task_kill_event when its executor kills it, and it is replaced.
+// unhealthy_task_kill_event when the service kills it, and it is replaced.
 func TestHealthEvents(t *testing.T) {
 	master := startCluster(t)
 	s := startService(t, master, t.TempDir())

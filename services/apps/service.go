@@ -48,6 +48,14 @@ type Config struct {
 	FailoverTimeout time.Duration
 	// ProgressDeadline fails a deployment without progress for this long (default 10 min).
 	ProgressDeadline time.Duration
+	// AutoRevert rolls the apps of a deployment FAILED by the progress deadline back to their
+	// last good versions, for apps that do not set upgradeStrategy.autoRevert (a Strata
+	// extension; default false).
+	AutoRevert bool
+	// HealthKillShare and HealthKillWindow rate-limit the health kills of each app: see
+	// framework.Config (defaults 0.1, and a window derived from the app's health check).
+	HealthKillShare  float64
+	HealthKillWindow time.Duration
 	// ReconcileInterval, LaunchTimeout and DeclineOfferDuration: see framework.Config.
 	ReconcileInterval    time.Duration
 	LaunchTimeout        time.Duration
@@ -184,6 +192,8 @@ func (s *Service) Run(ctx context.Context) error {
 		DeclineRefuse:     s.cfg.DeclineOfferDuration,
 		ReconcileInterval: s.cfg.ReconcileInterval,
 		LaunchTimeout:     s.cfg.LaunchTimeout,
+		HealthKillShare:   s.cfg.HealthKillShare,
+		HealthKillWindow:  s.cfg.HealthKillWindow,
 		OnChange: func() {
 			if mgr != nil {
 				mgr.Wake()
@@ -196,7 +206,8 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("apps: %w", err)
 	}
 	mgr, err = deploy.New(deploy.Config{
-		Cluster: fw, Store: deployStore{st}, ProgressDeadline: s.cfg.ProgressDeadline, Events: evlog, Logger: s.cfg.Logger,
+		Cluster: fw, Store: deployStore{st}, ProgressDeadline: s.cfg.ProgressDeadline, AutoRevert: s.cfg.AutoRevert,
+		Events: evlog, Logger: s.cfg.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
@@ -340,6 +351,14 @@ func (s deployStore) SaveDeployment(ctx context.Context, d *deploy.Deployment) e
 		}
 	}
 	return nil
+}
+
+func (s deployStore) LastGoodVersions(ctx context.Context) (map[string]string, error) {
+	return s.st.LastGoodVersions(ctx)
+}
+
+func (s deployStore) SetLastGoodVersion(ctx context.Context, appID, version string) error {
+	return s.st.SetLastGoodVersion(ctx, appID, version)
 }
 
 func (s deployStore) AppVersions(ctx context.Context, id string) ([]string, error) {

@@ -11,9 +11,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"strata/internal/podmantest"
 	"strata/kernel/containerizer"
 	"strata/kernel/containerizer/podman"
+	"strata/kernel/containerizer/podman/podmantest"
 	"strata/kernel/mesos/mesospb"
 )
 

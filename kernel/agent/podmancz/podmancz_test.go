@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"strata/internal/podmantest"
 	"strata/kernel/containerizer/podman"
+	"strata/kernel/containerizer/podman/podmantest"
 )
 
 type testWriter struct{ t *testing.T }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"strata/internal/podmantest"
+	"strata/kernel/containerizer/podman/podmantest"
 )
 
 // testLogger sends the package's logs to the test's log.

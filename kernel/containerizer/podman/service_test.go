@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"strata/internal/podmantest"
+	"strata/kernel/containerizer/podman/podmantest"
 )
 
 func TestDetect(t *testing.T) {

@@ -137,7 +137,7 @@ func (s *Server) writeApps(c *gin.Context, apps []*app.App) {
 	}
 	cmd, idPart := c.Query("cmd"), c.Query("id")
 	e := embeds(c)
-	em := embed{tasks: e["apps.tasks"], lastTaskFailure: e["apps.lastTaskFailure"]}
+	em := embed{tasks: e["apps.tasks"], lastTaskFailure: e["apps.lastTaskFailure"], readiness: e["apps.readiness"]}
 	out := []appInfo{}
 	for _, a := range apps {
 		if cmd != "" && (a.Cmd == nil || !strings.Contains(*a.Cmd, cmd)) {
@@ -159,7 +159,9 @@ func (s *Server) getApp(c *gin.Context, segs []string) {
 	if !ok {
 		return
 	}
-	writeJSON(c, http.StatusOK, gin.H{"app": s.appInfo(a, embed{tasks: true, lastTaskFailure: true})})
+	e := embeds(c)
+	em := embed{tasks: true, lastTaskFailure: true, readiness: e["app.readiness"] || e["apps.readiness"]}
+	writeJSON(c, http.StatusOK, gin.H{"app": s.appInfo(a, em)})
 }
 
 // decodeNew reads a whole app definition and resolves its id against base.

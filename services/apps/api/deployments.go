@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"strata/services/apps/deploy"
+	"strata/services/apps/readiness"
 )
 
 // deploymentJSON is a deployment as GET /v2/deployments shows it, plus its status and, for a
@@ -22,15 +23,17 @@ type deploymentJSON struct {
 	Status         string          `json:"status,omitempty"`
 	Reason         string          `json:"reason,omitempty"`
 	Progress       string          `json:"progress,omitempty"`
+	RevertOf       string          `json:"revertOf,omitempty"`
+	RevertedBy     string          `json:"revertedBy,omitempty"`
 }
 
 type currentAction struct {
-	Action                string `json:"action"`
-	App                   string `json:"app"`
-	ReadinessCheckResults []any  `json:"readinessCheckResults"`
+	Action                string             `json:"action"`
+	App                   string             `json:"app"`
+	ReadinessCheckResults []readiness.Result `json:"readinessCheckResults"`
 }
 
-func renderDeployment(d *deploy.Deployment, detail bool) deploymentJSON {
+func (s *Server) renderDeployment(d *deploy.Deployment, detail bool) deploymentJSON {
 	out := deploymentJSON{
 		ID: d.ID, Version: d.Version, AffectedApps: d.AffectedApps, AffectedPods: []string{},
 		Steps: d.Steps, CurrentActions: []currentAction{}, CurrentStep: d.CurrentStep, TotalSteps: len(d.Steps),
@@ -42,10 +45,12 @@ func renderDeployment(d *deploy.Deployment, detail bool) deploymentJSON {
 		out.Steps = []deploy.Step{}
 	}
 	for _, a := range d.CurrentActions() {
-		out.CurrentActions = append(out.CurrentActions, currentAction{Action: a.Type, App: a.App, ReadinessCheckResults: []any{}})
+		out.CurrentActions = append(out.CurrentActions, currentAction{Action: a.Type, App: a.App,
+			ReadinessCheckResults: s.cfg.Deployer.ReadinessResults(a.App)})
 	}
 	if detail {
 		out.Status, out.Reason, out.Progress = d.Status, d.Reason, d.Progress
+		out.RevertOf, out.RevertedBy = d.RevertOf, d.RevertedBy
 	}
 	return out
 }
@@ -53,7 +58,7 @@ func renderDeployment(d *deploy.Deployment, detail bool) deploymentJSON {
 func (s *Server) listDeployments(c *gin.Context) {
 	out := []deploymentJSON{}
 	for _, d := range s.cfg.Deployer.Deployments() {
-		out = append(out, renderDeployment(d, false))
+		out = append(out, s.renderDeployment(d, false))
 	}
 	writeJSON(c, http.StatusOK, out)
 }
@@ -64,7 +69,7 @@ func (s *Server) getDeployment(c *gin.Context) {
 		s.fail(c, &deploy.DeploymentNotFoundError{ID: c.Param("id")})
 		return
 	}
-	writeJSON(c, http.StatusOK, renderDeployment(d, true))
+	writeJSON(c, http.StatusOK, s.renderDeployment(d, true))
 }
 
 // deleteDeployment cancels a running deployment: by default with a rollback deployment (whose

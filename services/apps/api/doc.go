@@ -13,7 +13,11 @@
 //
 // GET /v2/apps/{id} always embeds the counts (tasksStaged, tasksRunning, tasksHealthy,
 // tasksUnhealthy), the deployments as [{id}], the tasks with their healthCheckResults, and the
-// lastTaskFailure, which is what clients' waiting loops read.
+// lastTaskFailure, which is what clients' waiting loops read. embed=apps.readiness (or
+// app.readiness) adds readinessCheckResults, [{name, taskId, ready, lastResponse}], the results
+// of the readiness checks a running deployment waits for; the deployments' currentActions carry
+// the same per action. GET /v2/deployments/{id} adds, beyond Marathon, status, reason, progress
+// and, for auto-reverts, revertOf and revertedBy.
 //
 // GET /v2/queue lists the apps with waiting instances in Marathon's shape (app, count, role,
 // delay, since, processedOffersSummary and, with ?embed=lastUnusedOffers, lastUnusedOffers), from

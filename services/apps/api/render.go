@@ -6,6 +6,7 @@ import (
 	"strata/services/apps/app"
 	"strata/services/apps/framework"
 	"strata/services/apps/instance"
+	"strata/services/apps/readiness"
 )
 
 // ref is {"id": ...}, how apps name their deployments.
@@ -23,11 +24,14 @@ type appInfo struct {
 	Deployments     []ref                  `json:"deployments"`
 	Tasks           *[]task                `json:"tasks,omitempty"`
 	LastTaskFailure *framework.TaskFailure `json:"lastTaskFailure,omitempty"`
+	// ReadinessCheckResults are the results of the readiness checks a running deployment waits
+	// for (embed=apps.readiness).
+	ReadinessCheckResults *[]readiness.Result `json:"readinessCheckResults,omitempty"`
 }
 
 // embed says what an AppInfo carries beyond the counts and deployments.
 type embed struct {
-	tasks, lastTaskFailure bool
+	tasks, lastTaskFailure, readiness bool
 }
 
 func (s *Server) appInfo(a *app.App, e embed) appInfo {
@@ -62,6 +66,10 @@ func (s *Server) appInfo(a *app.App, e embed) appInfo {
 	}
 	if e.lastTaskFailure {
 		info.LastTaskFailure = s.cfg.Tasks.LastTaskFailure(a.ID)
+	}
+	if e.readiness {
+		results := s.cfg.Deployer.ReadinessResults(a.ID)
+		info.ReadinessCheckResults = &results
 	}
 	return info
 }
@@ -123,7 +131,7 @@ func renderTask(i *instance.Instance, a *app.App) task {
 		SlaveID: i.AgentID, StagedAt: ts(i.StagedAt), StartedAt: ts(i.StartedAt), Version: i.Version,
 		State: i.State, IPAddresses: []ipAddress{}, LocalVolumes: []any{}, Role: app.DefaultRole,
 	}
-	if i.KillRequested && i.State != instance.Killing {
+	if i.KillRequested && !i.KillHeld() && i.State != instance.Killing { // a held kill waits: the task still runs
 		t.State = instance.Killing
 	}
 	for _, ip := range i.IPAddresses {

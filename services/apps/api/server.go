@@ -21,6 +21,7 @@ import (
 	"strata/services/apps/framework"
 	"strata/services/apps/instance"
 	"strata/services/apps/placement/offerstats"
+	"strata/services/apps/readiness"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -39,6 +40,9 @@ type Deployer interface {
 	Deployments() []*deploy.Deployment
 	Deployment(id string) (*deploy.Deployment, bool)
 	DeploymentsOf(appID string) []string
+	// ReadinessResults are the readiness check results of the app's instances that a running
+	// deployment waits for.
+	ReadinessResults(appID string) []readiness.Result
 	GroupDeployer // groups.go
 }
 

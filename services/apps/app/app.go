@@ -315,7 +315,9 @@ func (h HealthCheck) IsHTTP() bool {
 // IsTCP reports whether the check is a TCP check, leader-side or Mesos.
 func (h HealthCheck) IsTCP() bool { return h.Protocol == ProtocolTCP || h.Protocol == ProtocolMesosTCP }
 
-// ReadinessCheck gates deployment steps (stored and returned; evaluation is not implemented).
+// ReadinessCheck is polled by the apps service during deployments: a new instance counts toward
+// its deployment step only once a GET of the check's path on the port named PortName answers one
+// of HTTPStatusCodesForReady (package services/apps/readiness). It never kills.
 type ReadinessCheck struct {
 	Name                    string `json:"name"`
 	Protocol                string `json:"protocol"`
@@ -350,9 +352,15 @@ func (r *ReadinessCheck) UnmarshalJSON(b []byte) error {
 
 // UpgradeStrategy bounds a rolling restart: at least MinimumHealthCapacity×instances healthy,
 // at most (1+MaximumOverCapacity)×instances in total.
+//
+// AutoRevert is a Strata extension (absent from Marathon, and from the JSON unless set): when a
+// deployment of the app is FAILED by the progress deadline, the app is rolled back, in a new
+// deployment, to the last version whose deployment succeeded. Unset, the service's default
+// (--deployment-auto-revert) applies.
 type UpgradeStrategy struct {
 	MinimumHealthCapacity float64 `json:"minimumHealthCapacity"`
 	MaximumOverCapacity   float64 `json:"maximumOverCapacity"`
+	AutoRevert            *bool   `json:"autoRevert,omitempty"`
 }
 
 // UnmarshalJSON applies the defaults (1, 1) to absent fields.

@@ -56,7 +56,7 @@ func TestNestedDefaults(t *testing.T) {
 	a := mustNormalized(t, `{"id":"/h","cmd":"x","upgradeStrategy":{"minimumHealthCapacity":0.5},
 		"healthChecks":[{"protocol":"MESOS_HTTP","path":"/health"}],"fetch":[{"uri":"http://x/a"}],
 		"unreachableStrategy":"disabled"}`)
-	if a.UpgradeStrategy != (UpgradeStrategy{0.5, 1}) {
+	if a.UpgradeStrategy != (UpgradeStrategy{MinimumHealthCapacity: 0.5, MaximumOverCapacity: 1}) {
 		t.Errorf("upgradeStrategy %+v", a.UpgradeStrategy)
 	}
 	hc := a.HealthChecks[0]
@@ -135,6 +135,42 @@ func TestDeprecatedForms(t *testing.T) {
 	}
 }
 
+// TestReadinessAndAutoRevert: a readiness check gets Marathon's defaults and may name a port
+// definition or a port mapping; upgradeStrategy.autoRevert (a Strata extension) round-trips and
+// is left out of the JSON when unset.
+func TestReadinessAndAutoRevert(t *testing.T) {
+	a := mustNormalized(t, `{"id":"/r","cmd":"x","portDefinitions":[{"name":"admin"},{"name":"http-api"}],
+		"readinessChecks":[{}],"upgradeStrategy":{"autoRevert":true}}`)
+	if err := a.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := ReadinessCheck{Name: "readinessCheck", Protocol: "HTTP", Path: "/", PortName: "http-api", IntervalSeconds: 30,
+		TimeoutSeconds: 10, HTTPStatusCodesForReady: []int{200}}
+	if !reflect.DeepEqual(a.ReadinessChecks[0], want) {
+		t.Errorf("readiness check defaults %+v", a.ReadinessChecks[0])
+	}
+	if got := a.PortIndex("http-api"); got != 1 {
+		t.Errorf("PortIndex(http-api) = %d", got)
+	}
+	if s := a.UpgradeStrategy; s.AutoRevert == nil || !*s.AutoRevert || s.MinimumHealthCapacity != 1 || s.MaximumOverCapacity != 1 {
+		t.Errorf("upgradeStrategy %+v", s)
+	}
+	out, _ := json.Marshal(a)
+	if !strings.Contains(string(out), `"upgradeStrategy":{"minimumHealthCapacity":1,"maximumOverCapacity":1,"autoRevert":true}`) {
+		t.Errorf("autoRevert does not round-trip: %s", out)
+	}
+
+	bridged := mustNormalized(t, `{"id":"/b","container":{"type":"DOCKER","docker":{"image":"i"},
+		"portMappings":[{"containerPort":80,"hostPort":0,"name":"web"}]},"networks":[{"mode":"container/bridge"}],
+		"readinessChecks":[{"portName":"web","path":"/ready","intervalSeconds":2,"timeoutSeconds":1}]}`)
+	if err := bridged.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if plain, _ := json.Marshal(mustNormalized(t, `{"id":"/p","cmd":"x"}`)); strings.Contains(string(plain), "autoRevert") {
+		t.Errorf("autoRevert in the JSON of an app that does not set it: %s", plain)
+	}
+}
+
 func TestValidation(t *testing.T) {
 	tests := []struct {
 		name, body, path, message string
@@ -163,6 +199,13 @@ func TestValidation(t *testing.T) {
 		{"secret", `{"id":"/a","cmd":"x","env":{"P":{"secret":"s"}},"secrets":{"s":{"source":"/pw"}}}`, "/secrets", "Feature secrets is not enabled"},
 		{"undefined secret", `{"id":"/a","cmd":"x","env":{"P":{"secret":"s"}}}`, "/env/P", "undefined secret"},
 		{"uris and fetch", `{"id":"/a","cmd":"x","uris":["u"],"fetch":[{"uri":"v"}]}`, "/uris", "cannot specify both"},
+		{"readiness port name", `{"id":"/a","cmd":"x","portDefinitions":[{"name":"web"}],"readinessChecks":[{}]}`, "/readinessChecks(0)/portName", `"http-api" is not`},
+		{"readiness unnamed ports", `{"id":"/a","cmd":"x","portDefinitions":[{}],"readinessChecks":[{"portName":""}]}`, "/readinessChecks(0)/portName", "must not be empty"},
+		{"readiness timeout", `{"id":"/a","cmd":"x","portDefinitions":[{"name":"http-api"}],"readinessChecks":[{"intervalSeconds":5,"timeoutSeconds":5}]}`, "/readinessChecks(0)/timeoutSeconds", "expected less than intervalSeconds (5)"},
+		{"readiness protocol", `{"id":"/a","cmd":"x","portDefinitions":[{"name":"http-api"}],"readinessChecks":[{"protocol":"TCP"}]}`, "/readinessChecks(0)/protocol", "must be one of HTTP, HTTPS"},
+		{"readiness codes", `{"id":"/a","cmd":"x","portDefinitions":[{"name":"http-api"}],"readinessChecks":[{"httpStatusCodesForReady":[]}]}`, "/readinessChecks(0)/httpStatusCodesForReady", "must not be empty"},
+		{"readiness path", `{"id":"/a","cmd":"x","portDefinitions":[{"name":"http-api"}],"readinessChecks":[{"path":"ready"}]}`, "/readinessChecks(0)/path", "must start with /"},
+		{"two readiness checks", `{"id":"/a","cmd":"x","portDefinitions":[{"name":"http-api"}],"readinessChecks":[{},{"name":"b"}]}`, "/readinessChecks", "at most one readiness check"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

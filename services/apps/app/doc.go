@@ -8,6 +8,11 @@
 // both mean "unchanged", app ids (PathId), versions (ISO-8601 timestamps in UTC with
 // milliseconds) and the legacy task id form `<app path with _ for />.<uuid>`.
 //
+// Readiness checks are validated as Marathon does (one at most, portName naming one of the app's
+// ports, 0 < timeoutSeconds < intervalSeconds); PortNames and PortIndex find a port by name.
+// upgradeStrategy.autoRevert is a Strata extension (see package deploy), left out of the JSON
+// when unset.
+//
 // Groups (group*.go): the root group as a Tree of apps and explicit groups (GroupSpec), with
 // implicit groups for every app path; Marathon's GroupUpdate and its structural update, group
 // scaling (scaleBy, rounded up as Marathon does), rollback of a subtree, the dependency graph

@@ -212,6 +212,34 @@ func (a *App) PortCount() int {
 	return 0
 }
 
+// PortNames are the names of the app's ports by port index ("" for an unnamed one): its port
+// definitions' on host networking, its port mappings' otherwise.
+func (a *App) PortNames() []string {
+	var out []string
+	if a.HostNetworking() {
+		for _, p := range a.PortDefinitions {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	if a.Container != nil {
+		for _, m := range a.Container.PortMappings {
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}
+
+// PortIndex is the index of the app's port named name, or -1.
+func (a *App) PortIndex(name string) int {
+	for i, n := range a.PortNames() {
+		if n != "" && n == name {
+			return i
+		}
+	}
+	return -1
+}
+
 // ServicePorts are the app's service ports: the port of each port definition (host networking)
 // or the servicePort of each port mapping.
 func (a *App) ServicePorts() []int {

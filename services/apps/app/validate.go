@@ -331,16 +331,46 @@ func (a *App) validateHealthChecks(v *violations) {
 			v.add(path+"/ipProtocol", "must be one of IPv4, IPv6")
 		}
 	}
-	if len(a.ReadinessChecks) > 0 {
-		v.add("/readinessChecks", "readiness checks are not supported yet; use a health check, which gates deployments")
+	a.validateReadinessChecks(v)
+}
+
+// validateReadinessChecks applies Marathon's rules: one readiness check at most, a name, a path,
+// a portName naming one of the app's ports, 0 < timeoutSeconds < intervalSeconds and at least one
+// status code for ready.
+func (a *App) validateReadinessChecks(v *violations) {
+	if len(a.ReadinessChecks) > 1 {
+		v.add("/readinessChecks", "AppDefinition can contain at most one readiness check")
 	}
 	for i, rc := range a.ReadinessChecks {
 		path := fmt.Sprintf("/readinessChecks(%d)", i)
+		if strings.TrimSpace(rc.Name) == "" {
+			v.add(path+"/name", "must not be empty")
+		}
 		if rc.Protocol != "HTTP" && rc.Protocol != "HTTPS" {
 			v.add(path+"/protocol", "must be one of HTTP, HTTPS")
 		}
-		if rc.IntervalSeconds < 1 || rc.TimeoutSeconds < 1 || rc.TimeoutSeconds >= rc.IntervalSeconds {
-			v.add(path, "intervalSeconds and timeoutSeconds must be positive, timeoutSeconds less than intervalSeconds")
+		if !strings.HasPrefix(rc.Path, "/") {
+			v.add(path+"/path", "must start with /")
+		}
+		switch {
+		case strings.TrimSpace(rc.PortName) == "":
+			v.add(path+"/portName", "must not be empty")
+		case a.PortIndex(rc.PortName) < 0:
+			v.add(path+"/portName", "must be the name of one of the app's ports; %q is not", rc.PortName)
+		}
+		if rc.TimeoutSeconds < 1 {
+			v.add(path+"/timeoutSeconds", "got %d, expected 1 or more", rc.TimeoutSeconds)
+		}
+		if rc.TimeoutSeconds >= rc.IntervalSeconds {
+			v.add(path+"/timeoutSeconds", "got %d, expected less than intervalSeconds (%d)", rc.TimeoutSeconds, rc.IntervalSeconds)
+		}
+		if len(rc.HTTPStatusCodesForReady) == 0 {
+			v.add(path+"/httpStatusCodesForReady", "must not be empty")
+		}
+		for _, c := range rc.HTTPStatusCodesForReady {
+			if c < 100 || c > 999 {
+				v.add(path+"/httpStatusCodesForReady", "got %d, expected between 100 and 999", c)
+			}
 		}
 	}
 }

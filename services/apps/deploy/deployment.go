@@ -68,6 +68,10 @@ type Deployment struct {
 	// GroupsBefore holds the explicit groups the deployment changed as they were before it (nil:
 	// it created the group), for rollbacks.
 	GroupsBefore map[string]*app.GroupSpec `json:"groupsBefore,omitempty"`
+	// RevertOf names the deployment this one auto-reverts (autorevert.go); RevertedBy the
+	// deployment that auto-reverts this one.
+	RevertOf   string `json:"revertOf,omitempty"`
+	RevertedBy string `json:"revertedBy,omitempty"`
 }
 
 // Clone returns a copy safe to hand out (the app definitions are shared and never mutated).

@@ -18,6 +18,14 @@
 // more than floor(instances × (1 + maximumOverCapacity)), an instance of an app with health
 // checks counting as new capacity only once healthy.
 //
+// Readiness checks (ready.go) gate steps too, as Marathon's do: an instance a deployment
+// launched counts toward its Scale or Restart step only once it is ready (after being healthy,
+// when the app has health checks), so a rolling restart kills an old instance only for a ready
+// new one. The Manager has them run (Config.Readiness, a readiness.Checker by default) for the
+// instances its running deployments wait for and stops them when those end; they never kill.
+// ReadinessResults serves the results to the API (AppInfo.readinessCheckResults and the
+// deployments' currentActions).
+//
 // The Manager also owns the group tree (groups.go): explicit groups with their dependencies,
 // and every change, whether made through /v2/apps or /v2/groups, is one change of the root group
 // that makes a root version (kept by the store with the app versions it holds, bounded like
@@ -31,7 +39,12 @@
 //
 // Beyond Marathon, whose steps never time out, a deployment that makes no progress for the
 // progress deadline (10 minutes by default) is FAILED with a reason naming what it waited for;
-// its app keeps whatever runs and is again kept at its instance count.
+// its app keeps whatever runs and is again kept at its instance count. With auto-revert (a
+// Strata extension, autorevert.go: upgradeStrategy.autoRevert, or Config.AutoRevert for apps
+// that do not set it), a new deployment then takes each such app back to its last good version,
+// the target of its last deployment that succeeded (kept in the store); the failed deployment's
+// reason and revertedBy name it, and its revertOf names the failed one. A revert is not
+// reverted.
 //
 // The Manager publishes Marathon's deployment events to Config.Events: group_change_success
 // when a deployment is committed (for the innermost group holding its apps), deployment_info

@@ -13,6 +13,7 @@ import (
 
 	"strata/services/apps/app"
 	"strata/services/apps/instance"
+	"strata/services/apps/readiness"
 )
 
 // Cluster is what the Manager needs from the framework.
@@ -34,6 +35,22 @@ type Store interface {
 	SaveDeployment(ctx context.Context, d *Deployment) error
 	AppVersions(ctx context.Context, id string) ([]string, error)
 	AppVersion(ctx context.Context, id, version string) (*app.App, error)
+	// LastGoodVersions returns every app's last good version (the target of its last deployment
+	// that succeeded); SetLastGoodVersion records one.
+	LastGoodVersions(ctx context.Context) (map[string]string, error)
+	SetLastGoodVersion(ctx context.Context, appID, version string) error
+}
+
+// Readiness runs the readiness checks of instances (a *readiness.Checker).
+type Readiness interface {
+	// Ensure starts the checks that are not running or done yet.
+	Ensure(specs []readiness.Spec)
+	// Ready reports whether all of a task's checks passed.
+	Ready(taskID string) bool
+	// Results are the check results of an app's tasks.
+	Results(appID string) []readiness.Result
+	// Retain stops and forgets the checks of the tasks not in keep (nil: all).
+	Retain(keep map[string]bool)
 }
 
 // Defaults.
@@ -53,7 +70,14 @@ type Config struct {
 	Tick             time.Duration
 	// Events receives the deployment and group events (nil: none).
 	Events Publisher
-	Logger *slog.Logger
+	// Readiness runs the readiness checks of the instances deployments start (nil: a
+	// readiness.Checker of the Manager's own, which wakes it on every result).
+	Readiness Readiness
+	// AutoRevert is the default of upgradeStrategy.autoRevert (a Strata extension) for apps
+	// that do not set it: a deployment FAILED by the progress deadline is followed by one that
+	// rolls its apps back to their last good versions (autorevert.go).
+	AutoRevert bool
+	Logger     *slog.Logger
 }
 
 // ChangeKind says what a Change does.
@@ -102,6 +126,10 @@ type Manager struct {
 	order    []string // finished ids, oldest first
 	locks    map[string]string
 	tree     treeState // explicit groups, root version (groups.go)
+	// lastGood is every app's last good version (autorevert.go).
+	lastGood map[string]string
+	// checking collects, during one step, the tasks whose readiness checks are wanted.
+	checking map[string]bool
 }
 
 // New returns a Manager.
@@ -121,10 +149,15 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Events == nil {
 		cfg.Events = nopPublisher{}
 	}
-	return &Manager{
+	m := &Manager{
 		cfg: cfg, log: cfg.Logger.With("component", "apps-deploy"), wake: make(chan struct{}, 1),
 		apps: map[string]*app.App{}, finished: map[string]*Deployment{}, locks: map[string]string{},
-	}, nil
+		lastGood: map[string]string{}, checking: map[string]bool{},
+	}
+	if m.cfg.Readiness == nil {
+		m.cfg.Readiness = readiness.New(readiness.Options{OnResult: m.Wake, Logger: cfg.Logger})
+	}
+	return m, nil
 }
 
 // Load installs the stored apps and deployments (running ones resume), reads the group tree
@@ -146,6 +179,7 @@ func (m *Manager) Load(apps []*app.App, deployments []*Deployment) {
 		}
 	}
 	m.loadTree(context.Background())
+	m.loadLastGood(context.Background())
 	m.showAll()
 }
 
@@ -241,9 +275,15 @@ func (m *Manager) Deploy(ctx context.Context, changes []Change, force bool) (*De
 
 // deploy makes one deployment of changes (and of the group edit e, if any). m.mu is held.
 func (m *Manager) deploy(ctx context.Context, changes []Change, force bool, e *treeEdit) (*Deployment, error) {
+	return m.deployAs(ctx, uuid.NewString(), "", changes, force, e)
+}
+
+// deployAs is deploy with the deployment's id given, and revertOf naming the deployment an
+// auto-revert follows ("" for any other). m.mu is held.
+func (m *Manager) deployAs(ctx context.Context, id, revertOf string, changes []Change, force bool, e *treeEdit) (*Deployment, error) {
 	now := time.Now().UTC()
 	d := &Deployment{
-		ID: uuid.NewString(), Status: StatusRunning, CreatedAt: now, UpdatedAt: now, LastProgressAt: now,
+		ID: id, RevertOf: revertOf, Status: StatusRunning, CreatedAt: now, UpdatedAt: now, LastProgressAt: now,
 		Targets: map[string]*app.App{}, Originals: map[string]*app.App{}, Kill: map[string][]string{},
 	}
 	// One version for the whole deployment, later than every affected app's and the root's.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"strata/services/apps/app"
 	"strata/services/apps/events"
 	"strata/services/apps/instance"
@@ -16,6 +18,7 @@ import (
 func (m *Manager) Run(ctx context.Context) error {
 	t := time.NewTicker(m.cfg.Tick)
 	defer t.Stop()
+	defer m.cfg.Readiness.Retain(nil) // no check outlives the Manager
 	for {
 		select {
 		case <-ctx.Done():
@@ -35,9 +38,11 @@ func (m *Manager) step(ctx context.Context) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now().UTC()
+	m.checking = map[string]bool{}
 	for _, d := range append([]*Deployment(nil), m.running...) {
 		m.advance(ctx, d, now)
 	}
+	m.cfg.Readiness.Retain(m.checking) // the checks no running deployment waits for stop
 }
 
 // advance runs d's current step and moves to the next one while steps complete. m.mu is held.
@@ -89,19 +94,34 @@ func (m *Manager) save(ctx context.Context, d *Deployment) {
 	}
 }
 
-// finish ends a deployment and hands its apps back to the framework's count keeping. m.mu is held.
+// finish ends a deployment and hands its apps back to the framework's count keeping. A success
+// makes its targets the apps' last good versions; a failure (the progress deadline) may be
+// followed by an auto-revert (autorevert.go), which the failure's reason names. m.mu is held.
 func (m *Manager) finish(ctx context.Context, d *Deployment, status, reason string) {
 	d.Status, d.Reason, d.UpdatedAt = status, reason, time.Now().UTC()
-	m.save(ctx, d)
 	m.retire(d)
 	for _, id := range d.AffectedApps {
 		m.handOver(d, id)
 	}
+	var revert []Change
+	if status == StatusSuccess {
+		m.recordGood(ctx, d)
+	} else {
+		revert = m.revertChanges(ctx, d)
+	}
+	if len(revert) > 0 {
+		d.RevertedBy = uuid.NewString()
+		d.Reason += "; auto-revert to the last good version in deployment " + d.RevertedBy
+	}
+	m.save(ctx, d)
 	m.ended(d)
 	if status == StatusSuccess {
 		m.log.Info("deployment finished", "deployment", d.ID, "apps", d.AffectedApps)
-	} else {
-		m.log.Warn("deployment failed", "deployment", d.ID, "apps", d.AffectedApps, "reason", reason)
+		return
+	}
+	m.log.Warn("deployment failed", "deployment", d.ID, "apps", d.AffectedApps, "reason", d.Reason)
+	if len(revert) > 0 {
+		m.startRevert(ctx, d, revert)
 	}
 }
 
@@ -122,20 +142,19 @@ func (m *Manager) act(d *Deployment, a Action) result {
 	case StopApplication:
 		return result{len(insts) == 0, fmt.Sprintf("%s %s: %d instances left", a.Type, a.App, len(insts)), -float64(len(insts))}
 	case ScaleApplication:
-		return m.scale(d.Targets[a.App], insts)
+		return m.scale(d, d.Targets[a.App], insts)
 	case RestartApplication:
-		return m.restart(d.Targets[a.App], insts)
+		return m.restart(d, d.Targets[a.App], insts)
 	}
 	return result{true, "unknown action " + a.Type, 0}
 }
 
 // scale is complete when the app has exactly its instances active, all of them running (and
-// healthy, with health checks), and the ones killed are gone.
-func (m *Manager) scale(target *app.App, insts []*instance.Instance) result {
+// healthy, with health checks, and ready, with readiness checks), and the ones killed are gone.
+func (m *Manager) scale(d *Deployment, target *app.App, insts []*instance.Instance) result {
 	if target == nil {
 		return result{true, "scale of a removed app", 0}
 	}
-	checks := len(target.HealthChecks) > 0
 	now := time.Now()
 	inactive, disabled := time.Duration(0), false
 	if u := target.UnreachableStrategy; u != nil {
@@ -148,15 +167,12 @@ func (m *Manager) scale(target *app.App, insts []*instance.Instance) result {
 			killing++
 		case i.Active(now, inactive, disabled):
 			active++
-			if i.Healthy(checks) {
+			if m.counts(d, target, i) {
 				ready++
 			}
 		}
 	}
-	what := "running"
-	if checks {
-		what = "healthy"
-	}
+	what := countsAs(target)
 	n := target.Instances
 	return result{
 		done:  active == n && ready >= n && killing == 0,
@@ -166,7 +182,7 @@ func (m *Manager) scale(target *app.App, insts []*instance.Instance) result {
 }
 
 // restart runs one tick of a rolling restart of the target.
-func (m *Manager) restart(target *app.App, insts []*instance.Instance) result {
+func (m *Manager) restart(d *Deployment, target *app.App, insts []*instance.Instance) result {
 	if target == nil {
 		return result{true, "restart of a removed app", 0}
 	}
@@ -188,7 +204,7 @@ func (m *Manager) restart(target *app.App, insts []*instance.Instance) result {
 		case isNew:
 			s.New++
 			fresh = append(fresh, i)
-			if i.Healthy(checks) {
+			if m.counts(d, target, i) {
 				s.NewHealthy++
 			}
 		default:
@@ -221,10 +237,7 @@ func (m *Manager) restart(target *app.App, insts []*instance.Instance) result {
 			m.log.Error("rolling restart: scheduling", "app", target.ID, "err", err)
 		}
 	}
-	what := "running"
-	if checks {
-		what = "healthy"
-	}
+	what := countsAs(target)
 	return result{
 		done: a.Done,
 		state: fmt.Sprintf("RestartApplication %s: %d of %d new instances %s, %d old left (min healthy %d, max capacity %d)",

@@ -34,6 +34,8 @@ const (
 	DefaultLaunchTimeout     = 5 * time.Minute
 	DefaultKillRetry         = 10 * time.Second
 	DefaultTick              = 500 * time.Millisecond
+	DefaultHealthKillShare   = 0.1
+	DefaultReplacementWait   = time.Minute
 )
 
 // Config configures a Framework. Masters and Store are required.
@@ -74,6 +76,17 @@ type Config struct {
 	KillRetry time.Duration
 	// Tick is the period of the housekeeping loop (suppress/revive, kill retries, timeouts).
 	Tick time.Duration
+
+	// HealthKillShare bounds the health kills of an app (healthkill.go): at most
+	// max(1, floor(share × instances)) of its instances are being killed for failing their
+	// health checks at once, and as many kills are allowed per HealthKillWindow (default 0.1).
+	HealthKillShare float64
+	// HealthKillWindow is the period over which an app's health kill allowance refills (0: the
+	// app's own, the time a replacement needs before its health checks could fail it).
+	HealthKillWindow time.Duration
+	// ReplacementWait is how long a health kill that launched its replacement first waits for the
+	// replacement to run before it kills anyway (default 1 minute).
+	ReplacementWait time.Duration
 
 	// OnChange is called, without locks held, after instances changed (status updates,
 	// launches, kills, reconciliation finished). It must not block.
@@ -121,6 +134,10 @@ func (c *Config) applyDefaults() error {
 	def(&c.LaunchTimeout, DefaultLaunchTimeout)
 	def(&c.KillRetry, DefaultKillRetry)
 	def(&c.Tick, DefaultTick)
+	def(&c.ReplacementWait, DefaultReplacementWait)
+	if c.HealthKillShare <= 0 {
+		c.HealthKillShare = DefaultHealthKillShare
+	}
 	if c.OnChange == nil {
 		c.OnChange = func() {}
 	}

@@ -33,9 +33,17 @@
 //   - Unless a deployment holds an app (a rolling restart), the framework keeps the number of its
 //     active instances at the app's instances: it schedules the missing ones and kills the surplus
 //     in the app's killSelection order.
-//   - Unhealthy tasks are killed by their executor, which runs the health check and kills after
-//     maxConsecutiveFailures; the framework records the health results and replaces the task
-//     when it ends, and does not kill on an unhealthy result itself (no double kill).
+//   - Health checks run on the agent, in the executor, which reports every result but never kills
+//     (the TaskInfo's consecutive_failures is set beyond reach). The framework counts the
+//     consecutive failures (not the repeats reconciliation answers carry) and kills an instance
+//     once they reach maxConsecutiveFailures (0: never), rate-limited per app so that a flapping
+//     check cannot take a whole app down (healthkill.go): at most max(1, floor(HealthKillShare ×
+//     instances)) instances of an app are being killed for their health at once, and as many per
+//     health kill window (a token bucket; the window is HealthKillWindow or the time a
+//     replacement needs before its own checks could fail it). When the app has room above its
+//     instance count (maximumOverCapacity) and no deployment holds it, the replacement is
+//     launched first and the kill held until the replacement runs (at most ReplacementWait). The
+//     end of a health-killed task counts as a task failure (backoff, lastTaskFailure).
 //   - Unreachable instances (TASK_UNREACHABLE) are replaced after the app's
 //     unreachableStrategy.inactiveAfterSeconds and forgotten after expungeAfterSeconds (a task
 //     that comes back after that is killed as unknown); staging tasks that never start within
@@ -45,6 +53,7 @@
 //     publishes on condition changes, so reconciliation answers repeating a state publish
 //     nothing), instance_health_changed_event and health_status_changed_event when a health
 //     result flips, unhealthy_task_kill_event and unhealthy_instance_kill_event when the
-//     executor killed a task for failing its health checks, and
+//     framework decides a health kill (or finds that an executor killed a task launched with a
+//     kill threshold of its own), and
 //     unknown_instance_terminated_event for a terminal update of an unknown task.
 package framework

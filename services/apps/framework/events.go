@@ -97,7 +97,7 @@ func healthEvents(i *instance.Instance, healthy bool) []events.Typed {
 	}
 }
 
-// unhealthyKillEvents are the events of a task its executor killed for failing its health
+// unhealthyKillEvents are the events of a task killed for failing its health
 // checks: Marathon's unhealthy_task_kill_event and, since 1.4, unhealthy_instance_kill_event.
 func unhealthyKillEvents(i *instance.Instance, reason string) []events.Typed {
 	return []events.Typed{

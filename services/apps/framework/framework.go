@@ -39,6 +39,8 @@ type appState struct {
 	// delayUntil is when the next instance may launch.
 	failures   int
 	delayUntil time.Time
+	// healthKills is the app's allowance of health kills (healthkill.go).
+	healthKills tokenBucket
 	placer
 }
 
@@ -166,13 +168,14 @@ func (f *Framework) Schedule(appID string, n int) error {
 	if st == nil {
 		return fmt.Errorf("framework: schedule: unknown app %s", appID)
 	}
-	return f.schedule(st.app, n)
+	_, err := f.schedule(st.app, n)
+	return err
 }
 
-// schedule creates n scheduled instances of a. f.mu is held.
-func (f *Framework) schedule(a *app.App, n int) error {
+// schedule creates n scheduled instances of a and returns them. f.mu is held.
+func (f *Framework) schedule(a *app.App, n int) ([]*instance.Instance, error) {
 	if n <= 0 {
-		return nil
+		return nil, nil
 	}
 	now := time.Now().UTC()
 	list := make([]*instance.Instance, 0, n)
@@ -183,14 +186,14 @@ func (f *Framework) schedule(a *app.App, n int) error {
 		})
 	}
 	if err := f.cfg.Store.PutInstances(context.Background(), list...); err != nil {
-		return fmt.Errorf("framework: schedule %d instances of %s: %w", n, a.ID, err)
+		return nil, fmt.Errorf("framework: schedule %d instances of %s: %w", n, a.ID, err)
 	}
 	for _, i := range list {
 		f.instances[i.TaskID] = i
 	}
 	f.reviveWant = true
 	f.log.Info("scheduled instances", "app", a.ID, "count", n, "version", a.Version)
-	return nil
+	return list, nil
 }
 
 // Kill asks for instances to be killed: a scheduled one is dropped at once, a launched one is
@@ -218,6 +221,10 @@ func (f *Framework) killLocked(taskIDs []string) []*instance.Instance {
 		switch {
 		case i.State == instance.Scheduled:
 			drop = append(drop, id)
+		case i.KillHeld(): // a health kill waiting for its replacement: kill it now
+			i.KillHeldSince = time.Time{}
+			i.UpdatedAt = time.Now().UTC()
+			mark = append(mark, i)
 		case !i.KillRequested:
 			i.KillRequested = true
 			i.UpdatedAt = time.Now().UTC()
@@ -273,7 +280,7 @@ func (f *Framework) converge(appID string) {
 	active := f.activeOf(st, now)
 	switch n := st.app.Instances; {
 	case len(active) < n:
-		if err := f.schedule(st.app, n-len(active)); err != nil {
+		if _, err := f.schedule(st.app, n-len(active)); err != nil {
 			f.log.Error("scheduling instances", "app", appID, "err", err)
 		}
 	case len(active) > n:

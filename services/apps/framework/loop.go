@@ -41,10 +41,10 @@ func (f *Framework) housekeeping(ctx context.Context) {
 	}
 	var kills []killCall
 	var expunge []string
-	changed := false
+	changed := f.healthKills(now)
 	for _, i := range f.instances {
 		switch {
-		case i.KillRequested && i.Launched() && now.Sub(i.KillSentAt) >= f.cfg.KillRetry:
+		case i.KillRequested && !i.KillHeld() && i.Launched() && now.Sub(i.KillSentAt) >= f.cfg.KillRetry:
 			kills = append(kills, killCall{i.TaskID, i.AgentID})
 			i.KillSentAt = now
 		case !i.KillRequested && (i.State == instance.Staging || i.State == instance.Starting) &&

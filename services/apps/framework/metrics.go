@@ -8,6 +8,7 @@ import (
 
 type metrics struct {
 	offers, declined, launched, kills prometheus.Counter
+	healthKills                       prometheus.Counter
 	updates                           *prometheus.CounterVec
 }
 
@@ -18,11 +19,13 @@ func newMetrics(f *Framework, reg prometheus.Registerer) *metrics {
 		declined: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "offers_declined_total", Help: "Offers declined."}),
 		launched: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "tasks_launched_total", Help: "Tasks launched."}),
 		kills:    prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "kills_sent_total", Help: "KILL calls sent."}),
+		healthKills: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "health_kills_total",
+			Help: "Instances killed for failing their health checks (rate-limited per app)."}),
 		updates: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "status_updates_total",
 			Help: "Task status updates received, by state."}, []string{"state"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.offers, m.declined, m.launched, m.kills, m.updates, &instanceCollector{f: f})
+		reg.MustRegister(m.offers, m.declined, m.launched, m.kills, m.healthKills, m.updates, &instanceCollector{f: f})
 	}
 	return m
 }

@@ -294,9 +294,13 @@ func (f *Framework) update(ctx context.Context, st *mesospb.TaskStatus) error {
 	switch {
 	case gone(state):
 		f.forget(tid)
-		if !i.KillRequested {
+		switch {
+		case i.KillReason == instance.KillUnhealthy: // a health kill: a failure, announced when decided
+			f.recordFailure(i, st, now)
+		case !i.KillRequested:
 			f.recordFailure(i, st, now)
 			if state == mesospb.TaskState_TASK_KILLED && st.Healthy != nil && !st.GetHealthy() {
+				// The executor killed it (a task launched with a kill threshold of its own).
 				reason := "health check failed"
 				if h := i.Health; h != nil && h.LastFailureCause != "" {
 					reason += ": " + h.LastFailureCause
@@ -326,7 +330,9 @@ func (f *Framework) update(ctx context.Context, st *mesospb.TaskStatus) error {
 				i.StartedAt = time.Unix(0, int64(ts*1e9)).UTC()
 			}
 		}
-		if st.Healthy != nil {
+		// A reconciliation answer repeats the last result: it is not a check of its own, and
+		// counting it would bring a health kill closer.
+		if st.Healthy != nil && (i.Health == nil || st.GetReason() != mesospb.TaskStatus_REASON_RECONCILIATION) {
 			if i.Health == nil || i.Health.Alive != st.GetHealthy() {
 				f.emit(healthEvents(i, st.GetHealthy())...)
 			}

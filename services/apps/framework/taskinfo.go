@@ -220,19 +220,18 @@ func networkInfos(a *app.App, mappings []portMapping) []*mesospb.NetworkInfo {
 // healthCheck maps the app's health check onto a Mesos HealthCheck run by the executor: HTTP(S)
 // and MESOS_HTTP(S) become HTTP checks, TCP and MESOS_TCP TCP checks, COMMAND a shell command.
 // A portIndex is the task's host port on host networking and the container port otherwise (the
-// executor checks a container on its own IP). maxConsecutiveFailures 0 means "never kill" in
-// Marathon, so it is passed as the largest count the executor can reach.
+// executor checks a container on its own IP).
+//
+// The executor kills a task once consecutive_failures checks in a row failed; the framework
+// kills unhealthy instances itself, rate-limited per app (healthkill.go), so consecutive_failures
+// is the largest count the executor can reach: it reports every result and never kills.
 func healthCheck(a *app.App, hc app.HealthCheck, ports []placement.AssignedPort) *mesospb.HealthCheck {
-	failures := uint32(hc.MaxConsecutiveFailures)
-	if hc.MaxConsecutiveFailures == 0 {
-		failures = math.MaxUint32
-	}
 	out := &mesospb.HealthCheck{
 		DelaySeconds:        proto.Float64(float64(hc.DelaySeconds)),
 		IntervalSeconds:     proto.Float64(float64(hc.IntervalSeconds)),
 		TimeoutSeconds:      proto.Float64(float64(hc.TimeoutSeconds)),
 		GracePeriodSeconds:  proto.Float64(float64(hc.GracePeriodSeconds)),
-		ConsecutiveFailures: proto.Uint32(failures),
+		ConsecutiveFailures: proto.Uint32(math.MaxUint32),
 	}
 	ipProto := mesospb.NetworkInfo_IPv4
 	if hc.IPProtocol == "IPv6" {

@@ -185,24 +185,24 @@ func TestBuildTaskArgsAndContainers(t *testing.T) {
 
 func TestHealthCheckMapping(t *testing.T) {
 	tests := []struct {
-		name     string
-		check    string
-		typ      mesospb.HealthCheck_Type
-		scheme   string
-		port     uint32
-		failures uint32
+		name   string
+		check  string
+		typ    mesospb.HealthCheck_Type
+		scheme string
+		port   uint32
 	}{
-		{"MESOS_HTTP", `{"protocol":"MESOS_HTTP","path":"/health","portIndex":1}`, mesospb.HealthCheck_HTTP, "http", 31001, 3},
-		{"Marathon HTTPS", `{"protocol":"HTTPS"}`, mesospb.HealthCheck_HTTP, "https", 31000, 3},
-		{"Marathon TCP", `{"protocol":"TCP","port":9000}`, mesospb.HealthCheck_TCP, "", 9000, 3},
-		{"MESOS_TCP never kill", `{"protocol":"MESOS_TCP","maxConsecutiveFailures":0}`, mesospb.HealthCheck_TCP, "", 31000, math.MaxUint32},
-		{"COMMAND", `{"protocol":"COMMAND","command":{"value":"true"},"maxConsecutiveFailures":5}`, mesospb.HealthCheck_COMMAND, "", 0, 5},
+		{"MESOS_HTTP", `{"protocol":"MESOS_HTTP","path":"/health","portIndex":1}`, mesospb.HealthCheck_HTTP, "http", 31001},
+		{"Marathon HTTPS", `{"protocol":"HTTPS"}`, mesospb.HealthCheck_HTTP, "https", 31000},
+		{"Marathon TCP", `{"protocol":"TCP","port":9000}`, mesospb.HealthCheck_TCP, "", 9000},
+		{"MESOS_TCP never kill", `{"protocol":"MESOS_TCP","maxConsecutiveFailures":0}`, mesospb.HealthCheck_TCP, "", 31000},
+		{"COMMAND", `{"protocol":"COMMAND","command":{"value":"true"},"maxConsecutiveFailures":5}`, mesospb.HealthCheck_COMMAND, "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := mustApp(t, `{"id":"/a","cmd":"x","portDefinitions":[{"port":0},{"port":0}],"healthChecks":[`+tt.check+`]}`)
 			hc := healthCheck(a, a.HealthChecks[0], []placement.AssignedPort{{Index: 0, HostPort: 31000}, {Index: 1, HostPort: 31001}})
-			if hc.GetType() != tt.typ || hc.GetConsecutiveFailures() != tt.failures {
+			// The executor never kills: the framework does, rate-limited (healthkill.go).
+			if hc.GetType() != tt.typ || hc.GetConsecutiveFailures() != math.MaxUint32 {
 				t.Fatalf("check %v", hc)
 			}
 			if hc.GetDelaySeconds() != 15 || hc.GetIntervalSeconds() != 60 || hc.GetTimeoutSeconds() != 20 || hc.GetGracePeriodSeconds() != 300 {

@@ -47,6 +47,14 @@ type Instance struct {
 	// app's instances, and it is not replaced with a backoff.
 	KillRequested bool
 	KillSentAt    time.Time
+	// KillReason is why the service asked for the kill: "" for an ordinary kill, KillUnhealthy
+	// for a health kill (after the app's maxConsecutiveFailures), whose end counts as a task
+	// failure (the launch backoff, lastTaskFailure).
+	KillReason string
+	// ReplacedBy names the replacement a health kill launched first; until it runs (or ends, or
+	// waited too long) the kill is held back, and KillHeldSince says since when.
+	ReplacedBy    string
+	KillHeldSince time.Time
 
 	ScheduledAt      time.Time
 	StagedAt         time.Time
@@ -56,6 +64,12 @@ type Instance struct {
 
 	Health *Health
 }
+
+// KillUnhealthy is the KillReason of a health kill.
+const KillUnhealthy = "unhealthy"
+
+// KillHeld reports whether the instance's kill waits for its replacement to run.
+func (i *Instance) KillHeld() bool { return i.KillRequested && !i.KillHeldSince.IsZero() }
 
 // Health is the latest health check result of an instance's one health check.
 type Health struct {

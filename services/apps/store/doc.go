@@ -1,7 +1,8 @@
 // Package store is the apps service's durable state, kept through gorm: the app definitions with
 // a bounded history of versions per app (Marathon's zk_max_versions, 50 by default), the
-// instances (task id, app, version, agent, host, ports, state, timestamps, health, and the agent
-// as placement constraints see it), the deployments, the framework id the service re-subscribes
+// instances (task id, app, version, agent, host, ports, state, timestamps, health, the kill's
+// reason and held replacement, and the agent as placement constraints see it), each app's last
+// good version (what its last successful deployment made, for auto-revert), the deployments, the framework id the service re-subscribes
 // with, and the high-water mark of the event ids.
 //
 // Root group versions (groups.go) are stored as their explicit groups; the apps of a version

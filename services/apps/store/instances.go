@@ -39,6 +39,7 @@ func toRow(i *instance.Instance) (instanceRow, error) {
 		TaskID: i.TaskID, AppID: i.AppID, Version: i.Version, ConfigVersion: i.ConfigVersion,
 		AgentID: i.AgentID, Host: i.Host, Ports: string(ports), IPAddresses: string(ips),
 		State: i.State, Message: i.Message, KillRequested: i.KillRequested,
+		KillReason: i.KillReason, ReplacedBy: i.ReplacedBy, KillHeldSince: i.KillHeldSince,
 		ScheduledAt: i.ScheduledAt, StagedAt: i.StagedAt, StartedAt: i.StartedAt, StatusAt: i.UpdatedAt,
 		UnreachableSince: i.UnreachableSince, Health: health, Placement: placement,
 	}, nil
@@ -48,6 +49,7 @@ func fromRow(r instanceRow) (*instance.Instance, error) {
 	i := &instance.Instance{
 		TaskID: r.TaskID, AppID: r.AppID, Version: r.Version, ConfigVersion: r.ConfigVersion,
 		AgentID: r.AgentID, Host: r.Host, State: r.State, Message: r.Message, KillRequested: r.KillRequested,
+		KillReason: r.KillReason, ReplacedBy: r.ReplacedBy, KillHeldSince: r.KillHeldSince.UTC(),
 		ScheduledAt: r.ScheduledAt.UTC(), StagedAt: r.StagedAt.UTC(), StartedAt: r.StartedAt.UTC(),
 		UpdatedAt: r.StatusAt.UTC(), UnreachableSince: r.UnreachableSince.UTC(),
 	}

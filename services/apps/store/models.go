@@ -9,6 +9,8 @@ type appRow struct {
 	Definition string `gorm:"type:text"` // the app's JSON
 	// LastTaskFailure is the JSON of the app's last task failure, or empty.
 	LastTaskFailure string `gorm:"type:text"`
+	// LastGoodVersion is the version the app's last successful deployment made, or empty.
+	LastGoodVersion string `gorm:"size:32"`
 	UpdatedAt       time.Time
 }
 
@@ -37,6 +39,9 @@ type instanceRow struct {
 	State            string `gorm:"size:32"`
 	Message          string `gorm:"type:text"`
 	KillRequested    bool
+	KillReason       string `gorm:"size:32"`
+	ReplacedBy       string `gorm:"size:255"`
+	KillHeldSince    time.Time
 	ScheduledAt      time.Time
 	StagedAt         time.Time
 	StartedAt        time.Time

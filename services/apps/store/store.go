@@ -199,6 +199,28 @@ func (s *Store) LastTaskFailures(ctx context.Context) (map[string][]byte, error)
 	return out, nil
 }
 
+// SetLastGoodVersion stores the version of an app that its last successful deployment made.
+func (s *Store) SetLastGoodVersion(ctx context.Context, appID, version string) error {
+	if err := s.db.WithContext(ctx).Model(&appRow{}).Where("id = ?", appID).
+		Update("last_good_version", version).Error; err != nil {
+		return fmt.Errorf("apps store: set last good version %s: %w", appID, err)
+	}
+	return nil
+}
+
+// LastGoodVersions returns the last good version of every app that has one.
+func (s *Store) LastGoodVersions(ctx context.Context) (map[string]string, error) {
+	var rows []appRow
+	if err := s.db.WithContext(ctx).Select("id", "last_good_version").Where("last_good_version <> ''").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("apps store: list last good versions: %w", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.LastGoodVersion
+	}
+	return out, nil
+}
+
 // FrameworkID returns the stored framework id, or "" if none was stored.
 func (s *Store) FrameworkID(ctx context.Context) (string, error) {
 	var m metaRow

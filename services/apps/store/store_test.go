@@ -68,6 +68,12 @@ func TestAppsAndBoundedVersions(t *testing.T) {
 	if err := s.SetLastTaskFailure(ctx, "/web", []byte(`{"state":"TASK_FAILED"}`)); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.SetLastGoodVersion(ctx, "/web", versions[3]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveApp(ctx, testApp(t, versions[4], 5)); err != nil { // saving again keeps it
+		t.Fatal(err)
+	}
 
 	// Reopen: everything survives.
 	s.Close()
@@ -83,6 +89,9 @@ func TestAppsAndBoundedVersions(t *testing.T) {
 	failures, err := s2.LastTaskFailures(ctx)
 	if err != nil || string(failures["/web"]) != `{"state":"TASK_FAILED"}` {
 		t.Fatalf("failures %v %v", failures, err)
+	}
+	if good, err := s2.LastGoodVersions(ctx); err != nil || len(good) != 1 || good["/web"] != versions[3] {
+		t.Fatalf("last good versions %v %v", good, err)
 	}
 	if err := s2.DeleteApp(ctx, "/web"); err != nil {
 		t.Fatal(err)
@@ -102,7 +111,8 @@ func TestInstances(t *testing.T) {
 	in := &instance.Instance{
 		TaskID: "web.1", AppID: "/web", Version: "v1", ConfigVersion: "v0", AgentID: "a1", Host: "h1",
 		Ports: []int{31000, 31001}, IPAddresses: []string{"10.0.0.1"}, State: instance.Running, Message: "m",
-		KillRequested: true, ScheduledAt: now, StagedAt: now, StartedAt: now, UpdatedAt: now,
+		KillRequested: true, KillReason: instance.KillUnhealthy, ReplacedBy: "web.3", KillHeldSince: now,
+		ScheduledAt: now, StagedAt: now, StartedAt: now, UpdatedAt: now,
 		Health:    &instance.Health{Alive: true, ConsecutiveFailures: 0, LastSuccess: now},
 		Placement: constraint.Host{AgentID: "a1", Hostname: "h1", Zone: "z1", Attributes: map[string]string{"rack": "r1"}},
 	}
