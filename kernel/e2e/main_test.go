@@ -15,38 +15,21 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"strata/kernel/e2e/stratabin"
 )
 
 var strataBin string
 
 func TestMain(m *testing.M) {
-	strataBin = os.Getenv("STRATA_BIN")
-	var tmp string
-	if strataBin == "" {
-		var err error
-		tmp, err = os.MkdirTemp("", "strata-e2e-bin")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		strataBin = filepath.Join(tmp, "strata")
-		// The Makefile's build tags (the podman bindings need them).
-		tags, err := exec.Command("make", "-s", "-C", "../..", "print-tags").Output()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: make print-tags:", err)
-			os.Exit(1)
-		}
-		build := exec.Command("go", "build", "-tags", strings.TrimSpace(string(tags)), "-o", strataBin, "strata")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: build strata:", err)
-			os.Exit(1)
-		}
+	bin, cleanup, err := stratabin.Resolve()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	strataBin = bin
 	code := m.Run()
-	if tmp != "" {
-		os.RemoveAll(tmp)
-	}
+	cleanup()
 	if staticDir != "" {
 		os.RemoveAll(staticDir)
 	}

@@ -11,13 +11,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"strata/kernel/agent"
+	"strata/kernel/e2e/stratabin"
 	"strata/kernel/master"
 	"strata/services/apps"
 )
@@ -27,31 +26,14 @@ import (
 var strataBin string
 
 func TestMain(m *testing.M) {
-	strataBin = os.Getenv("STRATA_BIN")
-	var tmp string
-	if strataBin == "" {
-		var err error
-		if tmp, err = os.MkdirTemp("", "strata-apps-bin"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		strataBin = filepath.Join(tmp, "strata")
-		tags, err := exec.Command("make", "-s", "-C", "../..", "print-tags").Output()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "apps tests: make print-tags:", err)
-			os.Exit(1)
-		}
-		build := exec.Command("go", "build", "-tags", strings.TrimSpace(string(tags)), "-o", strataBin, "strata")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "apps tests: build strata:", err)
-			os.Exit(1)
-		}
+	bin, cleanup, err := stratabin.Resolve()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	strataBin = bin
 	code := m.Run()
-	if tmp != "" {
-		os.RemoveAll(tmp)
-	}
+	cleanup()
 	os.Exit(code)
 }
 
