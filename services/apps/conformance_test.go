@@ -171,6 +171,55 @@ func TestAPIConformance(t *testing.T) {
 		check("/other/*", 0)
 	})
 
+	t.Run("taskStats and failures embeds", func(t *testing.T) {
+		var list struct {
+			Apps []map[string]any `json:"apps"`
+		}
+		if err := json.Unmarshal([]byte(do(t, "GET", s.url+"/v2/apps?embed=apps.taskStats", "").body), &list); err != nil || len(list.Apps) != 1 {
+			t.Fatalf("list with apps.taskStats: %v %v", err, list)
+		}
+		one := do(t, "GET", s.url+"/v2/apps/conf/sleeper?embed=app.taskStats", "").json(t)
+		single, _ := one["app"].(map[string]any)
+		for where, a := range map[string]map[string]any{"list": list.Apps[0], "app": single} {
+			stats, ok := a["tasksStats"].(map[string]any)
+			if !ok {
+				t.Fatalf("%s: no tasksStats object: %v", where, a)
+			}
+			// Both tasks run the app's only version: nothing is outdated.
+			want := map[string]bool{"startedAfterLastScaling": true, "withLatestConfig": true, "totalSummary": true}
+			got := map[string]bool{}
+			for k := range stats {
+				got[k] = true
+			}
+			if !equalSets(got, want) {
+				t.Fatalf("%s: tasksStats categories %v, want %v", where, got, want)
+			}
+			for cat := range want {
+				st, _ := stats[cat].(map[string]any)["stats"].(map[string]any)
+				counts, _ := st["counts"].(map[string]any)
+				if counts["staged"] != float64(0) || counts["running"] != float64(2) || counts["healthy"] != float64(0) || counts["unhealthy"] != float64(0) {
+					t.Errorf("%s: %s counts %v", where, cat, st["counts"])
+				}
+				life, _ := st["lifeTime"].(map[string]any)
+				avg, ok1 := life["averageSeconds"].(float64)
+				med, ok2 := life["medianSeconds"].(float64)
+				if !ok1 || !ok2 || avg < 0 || med < 0 {
+					t.Errorf("%s: %s lifeTime %v", where, cat, st["lifeTime"])
+				}
+			}
+		}
+		if _, ok := do(t, "GET", s.url+"/v2/apps/conf/sleeper", "").json(t)["app"].(map[string]any)["tasksStats"]; ok {
+			t.Errorf("tasksStats without the embed")
+		}
+		list.Apps = nil // a fresh decode, not merged into the maps above
+		if err := json.Unmarshal([]byte(do(t, "GET", s.url+"/v2/apps?embed=apps.failures", "").body), &list); err != nil || len(list.Apps) != 1 {
+			t.Fatalf("list with apps.failures: %v %v", err, list)
+		}
+		if tasks, _ := list.Apps[0]["tasks"].([]any); len(tasks) != 2 || list.Apps[0]["tasksStats"] != nil {
+			t.Errorf("apps.failures: tasks %v, tasksStats %v", list.Apps[0]["tasks"], list.Apps[0]["tasksStats"])
+		}
+	})
+
 	t.Run("tasks endpoints", func(t *testing.T) {
 		var tasks struct {
 			Tasks []map[string]any `json:"tasks"`

@@ -137,7 +137,12 @@ func (s *Server) writeApps(c *gin.Context, apps []*app.App) {
 	}
 	cmd, idPart := c.Query("cmd"), c.Query("id")
 	e := embeds(c)
-	em := embed{tasks: e["apps.tasks"], lastTaskFailure: e["apps.lastTaskFailure"], readiness: e["apps.readiness"]}
+	// apps.failures is Marathon's older name for the tasks with the lastTaskFailure.
+	em := embed{
+		tasks:           e["apps.tasks"] || e["apps.failures"],
+		lastTaskFailure: e["apps.lastTaskFailure"] || e["apps.failures"],
+		readiness:       e["apps.readiness"], taskStats: e["apps.taskStats"],
+	}
 	out := []appInfo{}
 	for _, a := range apps {
 		if cmd != "" && (a.Cmd == nil || !strings.Contains(*a.Cmd, cmd)) {
@@ -160,7 +165,10 @@ func (s *Server) getApp(c *gin.Context, segs []string) {
 		return
 	}
 	e := embeds(c)
-	em := embed{tasks: true, lastTaskFailure: true, readiness: e["app.readiness"] || e["apps.readiness"]}
+	em := embed{
+		tasks: true, lastTaskFailure: true, readiness: e["app.readiness"] || e["apps.readiness"],
+		taskStats: e["app.taskStats"] || e["apps.taskStats"],
+	}
 	writeJSON(c, http.StatusOK, gin.H{"app": s.appInfo(a, em)})
 }
 

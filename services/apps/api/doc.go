@@ -16,8 +16,11 @@
 // lastTaskFailure, which is what clients' waiting loops read. embed=apps.readiness (or
 // app.readiness) adds readinessCheckResults, [{name, taskId, ready, lastResponse}], the results
 // of the readiness checks a running deployment waits for; the deployments' currentActions carry
-// the same per action. GET /v2/deployments/{id} adds, beyond Marathon, status, reason, progress
-// and, for auto-reverts, revertOf and revertedBy.
+// the same per action. embed=apps.taskStats (or app.taskStats) adds Marathon's tasksStats, the
+// task counts and life times in total and by version (startedAfterLastScaling, withLatestConfig,
+// withOutdatedConfig, as versionInfo tells them; empty categories left out). On the list,
+// embed=apps.failures adds the tasks and the lastTaskFailure. GET /v2/deployments/{id} adds,
+// beyond Marathon, status, reason, progress and, for auto-reverts, revertOf and revertedBy.
 //
 // GET /v2/queue lists the apps with waiting instances in Marathon's shape (app, count, role,
 // delay, since, processedOffersSummary and, with ?embed=lastUnusedOffers, lastUnusedOffers), from

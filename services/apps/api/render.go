@@ -27,11 +27,13 @@ type appInfo struct {
 	// ReadinessCheckResults are the results of the readiness checks a running deployment waits
 	// for (embed=apps.readiness).
 	ReadinessCheckResults *[]readiness.Result `json:"readinessCheckResults,omitempty"`
+	// TasksStats are the task counts and life times by version (embed=apps.taskStats).
+	TasksStats *tasksStats `json:"tasksStats,omitempty"`
 }
 
 // embed says what an AppInfo carries beyond the counts and deployments.
 type embed struct {
-	tasks, lastTaskFailure, readiness bool
+	tasks, lastTaskFailure, readiness, taskStats bool
 }
 
 func (s *Server) appInfo(a *app.App, e embed) appInfo {
@@ -70,6 +72,9 @@ func (s *Server) appInfo(a *app.App, e embed) appInfo {
 	if e.readiness {
 		results := s.cfg.Deployer.ReadinessResults(a.ID)
 		info.ReadinessCheckResults = &results
+	}
+	if e.taskStats {
+		info.TasksStats = computeTasksStats(a, insts, time.Now())
 	}
 	return info
 }
