@@ -26,7 +26,17 @@ const freezeWait = 500 * time.Millisecond
 // freezes the container (v1 freezer.state, v2 cgroup.freeze), so that nothing
 // forks while the pids are read, SIGKILLs every pid, and thaws, so that the
 // signals are delivered; rounds repeat until the cgroups are empty.
-func (m *Manager) Kill(id string) error {
+func (m *Manager) Kill(id string) error { return m.kill(id, 0) }
+
+// KillExcept SIGKILLs every process of the container but keep (its executor,
+// whose tasks have all ended), and returns once keep is the only one left.
+// Each round freezes the container so that nothing forks while the pids are
+// read; cgroup.kill cannot spare a process, so it is not used.
+func (m *Manager) KillExcept(id string, keep int) error { return m.kill(id, keep) }
+
+// kill runs kill rounds until no process of the container but keep (0: none)
+// is left, or the kill timeout has passed.
+func (m *Manager) kill(id string, keep int) error {
 	if err := validID(id); err != nil {
 		return err
 	}
@@ -37,6 +47,7 @@ func (m *Manager) Kill(id string) error {
 		if err != nil {
 			return fmt.Errorf("cgroups: kill %s: %w", id, err)
 		}
+		pids = slices.DeleteFunc(pids, func(p int) bool { return p == keep })
 		if len(pids) == 0 {
 			return nil
 		}
@@ -49,7 +60,7 @@ func (m *Manager) Kill(id string) error {
 			return fmt.Errorf("cgroups: kill %s: %d processes survive SIGKILL after %s: %v",
 				id, len(pids), m.killTimeout, pids[:min(len(pids), 10)])
 		}
-		if err := m.killRound(id); err != nil {
+		if err := m.killRound(id, keep); err != nil {
 			return fmt.Errorf("cgroups: kill %s: %w", id, err)
 		}
 		time.Sleep(delay)
@@ -57,9 +68,10 @@ func (m *Manager) Kill(id string) error {
 	}
 }
 
-// killRound sends SIGKILL to everything in the container once.
-func (m *Manager) killRound(id string) error {
-	if m.v2 != "" && !m.noCgroupKill {
+// killRound sends SIGKILL to everything in the container but keep (0: none)
+// once.
+func (m *Manager) killRound(id string, keep int) error {
+	if m.v2 != "" && !m.noCgroupKill && keep == 0 {
 		err := writeString(filepath.Join(m.v2, id), "cgroup.kill", "1")
 		if err == nil || !errors.Is(err, fs.ErrNotExist) {
 			return err
@@ -73,6 +85,9 @@ func (m *Manager) killRound(id string) error {
 	pids, err := m.procs(id)
 	if err == nil {
 		for _, pid := range pids {
+			if pid == keep {
+				continue
+			}
 			if kerr := syscall.Kill(pid, syscall.SIGKILL); kerr != nil && !errors.Is(kerr, syscall.ESRCH) {
 				err = fmt.Errorf("signal %d: %w", pid, kerr)
 				break
@@ -160,54 +175,4 @@ func (m *Manager) Pids(id string) ([]int, error) {
 		return nil, err
 	}
 	return m.procs(id)
-}
-
-// KillExcept SIGKILLs every process of the container but keep (its executor,
-// whose tasks have all ended), and returns once keep is the only one left.
-// Each round freezes the container so that nothing forks while the pids are
-// read; cgroup.kill cannot spare a process, so it is not used.
-func (m *Manager) KillExcept(id string, keep int) error {
-	if err := validID(id); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(m.killTimeout)
-	delay := time.Millisecond
-	for {
-		pids, err := m.procs(id)
-		if err != nil {
-			return fmt.Errorf("cgroups: kill %s: %w", id, err)
-		}
-		others := slices.DeleteFunc(pids, func(p int) bool { return p == keep })
-		if len(others) == 0 {
-			return nil
-		}
-		if slices.Contains(others, os.Getpid()) {
-			return fmt.Errorf("cgroups: kill %s: the calling process (pid %d) is in the container", id, os.Getpid())
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("cgroups: kill %s: %d processes survive SIGKILL after %s: %v",
-				id, len(others), m.killTimeout, others[:min(len(others), 10)])
-		}
-		thaw, err := m.freeze(id)
-		if err != nil {
-			return fmt.Errorf("cgroups: kill %s: %w", id, err)
-		}
-		pids, err = m.procs(id)
-		if err == nil {
-			for _, pid := range pids {
-				if pid == keep {
-					continue
-				}
-				if kerr := syscall.Kill(pid, syscall.SIGKILL); kerr != nil && !errors.Is(kerr, syscall.ESRCH) {
-					err = fmt.Errorf("signal %d: %w", pid, kerr)
-					break
-				}
-			}
-		}
-		if err := errors.Join(err, thaw()); err != nil {
-			return fmt.Errorf("cgroups: kill %s: %w", id, err)
-		}
-		time.Sleep(delay)
-		delay = min(2*delay, 100*time.Millisecond)
-	}
 }
