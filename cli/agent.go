@@ -162,16 +162,9 @@ tasks fail at once with REASON_CONTAINER_LAUNCH_FAILED and a message saying why.
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext()
-			defer stop()
-			go func() {
-				select {
-				case <-a.Ready():
-					fmt.Fprintf(cmd.ErrOrStderr(), "strata agent serving on http://%s, master %s\n", a.Addr(), masterAddr)
-				case <-ctx.Done():
-				}
-			}()
-			return a.Run(ctx)
+			return serveUntilSignal(cmd.ErrOrStderr(), a.Ready(), func() string {
+				return fmt.Sprintf("strata agent serving on http://%s, master %s", a.Addr(), masterAddr)
+			}, a.Run)
 		},
 	}
 	f.register(cmd.Flags(), "")

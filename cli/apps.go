@@ -108,16 +108,9 @@ Deploy an app:
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext()
-			defer stop()
-			go func() {
-				select {
-				case <-svc.Ready():
-					fmt.Fprintf(cmd.ErrOrStderr(), "strata apps serving the Marathon API on http://%s, master %s\n", svc.Addr(), masterAddr)
-				case <-ctx.Done():
-				}
-			}()
-			return svc.Run(ctx)
+			return serveUntilSignal(cmd.ErrOrStderr(), svc.Ready(), func() string {
+				return fmt.Sprintf("strata apps serving the Marathon API on http://%s, master %s", svc.Addr(), masterAddr)
+			}, svc.Run)
 		},
 	}
 	f.register(cmd.Flags(), "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -83,6 +84,22 @@ func setupLogging(g *globalFlags) error {
 // signalContext returns a context cancelled on SIGINT or SIGTERM.
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// serveUntilSignal runs a server role until SIGINT or SIGTERM: run gets a
+// context that the signal ends, and banner's line goes to w once ready is
+// closed (unless the signal comes first).
+func serveUntilSignal(w io.Writer, ready <-chan struct{}, banner func() string, run func(context.Context) error) error {
+	ctx, stop := signalContext()
+	defer stop()
+	go func() {
+		select {
+		case <-ready:
+			fmt.Fprintln(w, banner())
+		case <-ctx.Done():
+		}
+	}()
+	return run(ctx)
 }
 
 // errUsage marks errors in the user's flags; it exists so callers can tell them apart.
