@@ -2,6 +2,7 @@ package posix
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -72,13 +73,15 @@ func (c *Containerizer) kill(ct *container) error {
 	pid, start, cgid := ct.pid, ct.start, ct.cgroupID
 	c.mu.Unlock()
 	if cgid != "" && c.cfg.Cgroups != nil {
+		// The container's first process joins its cgroup before it is
+		// handed anything to run, so everything of the container is in the
+		// cgroup: the /proc scan of the session is only the fallback when
+		// the cgroup kill fails.
 		err := c.cfg.Cgroups.Kill(cgid)
-		// The session too: a process that was never moved into the cgroup
-		// (it was forked before the executor was) is still in it.
-		if serr := killSession(pid, start); err == nil {
-			err = serr
+		if err == nil {
+			return nil
 		}
-		return err
+		return errors.Join(err, killSession(pid, start))
 	}
 	return killSession(pid, start)
 }
