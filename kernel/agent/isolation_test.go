@@ -60,10 +60,10 @@ func requireIsolation(t *testing.T) {
 	t.Skip("isolation needs root and the memory cgroup controller")
 }
 
-// TestCommandTaskOOMIsAMemoryLimitation runs a command task that outgrows
-// its memory: the kernel OOM-kills it in its cgroup, and the update says so
-// with Mesos' reason and message.
-func TestCommandTaskOOMIsAMemoryLimitation(t *testing.T) {
+// startIsolatedAgent starts an agent that isolates (the test binary is its
+// executable, with standbys standby executors) and waits for it to register.
+func startIsolatedAgent(t *testing.T, standbys int) (*testMaster, Config, *runningAgent) {
+	t.Helper()
 	requireIsolation(t)
 	m := newTestMaster(t)
 	cfg := testConfig(t, m)
@@ -71,9 +71,17 @@ func TestCommandTaskOOMIsAMemoryLimitation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Executable = exe
+	cfg.Executable, cfg.StandbyExecutors = exe, standbys
 	a := startAgent(t, cfg)
 	m.waitCall("REGISTER", 10*time.Second, isType(internalpb.AgentCall_REGISTER))
+	return m, cfg, a
+}
+
+// TestCommandTaskOOMIsAMemoryLimitation runs a command task that outgrows
+// its memory: the kernel OOM-kills it in its cgroup, and the update says so
+// with Mesos' reason and message.
+func TestCommandTaskOOMIsAMemoryLimitation(t *testing.T) {
+	m, _, a := startIsolatedAgent(t, 0)
 	var sd stateDoc
 	getJSON(t, a.url("/state"), &sd)
 	if iso := sd.Flags["isolation"]; !strings.HasPrefix(iso, "process (cgroups") {
@@ -102,16 +110,7 @@ func TestCommandTaskOOMIsAMemoryLimitation(t *testing.T) {
 // its process group and its session: by the time TASK_KILLED reaches the
 // master, the daemon is gone too.
 func TestKilledTaskLeavesNoProcess(t *testing.T) {
-	requireIsolation(t)
-	m := newTestMaster(t)
-	cfg := testConfig(t, m)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Executable = exe
-	startAgent(t, cfg)
-	m.waitCall("REGISTER", 10*time.Second, isType(internalpb.AgentCall_REGISTER))
+	m, cfg, _ := startIsolatedAgent(t, 0)
 	ti := &mesospb.TaskInfo{
 		Name:      proto.String("daemonizer"),
 		TaskId:    &mesospb.TaskID{Value: proto.String("daemonizer")},
@@ -151,16 +150,7 @@ func TestKilledTaskLeavesNoProcess(t *testing.T) {
 // TestStoppedAgentLeavesNoCgroups stops an agent that ran a task and kept a
 // standby: its cgroup root is gone from every hierarchy.
 func TestStoppedAgentLeavesNoCgroups(t *testing.T) {
-	requireIsolation(t)
-	m := newTestMaster(t)
-	cfg := testConfig(t, m)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Executable, cfg.StandbyExecutors = exe, 1
-	a := startAgent(t, cfg)
-	m.waitCall("REGISTER", 10*time.Second, isType(internalpb.AgentCall_REGISTER))
+	m, _, a := startIsolatedAgent(t, 1)
 	ti := &mesospb.TaskInfo{
 		Name:      proto.String("short"),
 		TaskId:    &mesospb.TaskID{Value: proto.String("short")},
