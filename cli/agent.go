@@ -26,6 +26,7 @@ type agentFlags struct {
 	containerPidsMax                    uint64
 	diskWatchInterval                   time.Duration
 	sandboxLogMaxSize                   string
+	secretsDir                          string
 	sandboxLogKeep                      int
 	podman, podmanSocket                string
 }
@@ -61,6 +62,9 @@ Without root nothing is isolated, and /state says so`)
 	fs.StringVar(&f.sandboxLogMaxSize, prefix+"sandbox-log-max-size", "10MB",
 		`cap of each sandbox stdout and stderr file ("10MB", "512KB", "1GB"); a larger file is rotated to NAME.1, NAME.2, ... ("0": never rotate)`)
 	fs.IntVar(&f.sandboxLogKeep, prefix+"sandbox-log-keep", agent.DefaultSandboxLogKeep, "rotated sandbox output files kept per stream")
+	fs.StringVar(&f.secretsDir, prefix+"secrets-dir", "",
+		`where the secrets tasks reference live: a Secret REFERENCE named "/db/password" (an app's secrets source) is the
+file <dir>/db/password, or one key of it when it holds a JSON object (default: <work dir>/secrets)`)
 	// One agent per process: the podman flags carry no prefix in strata dev.
 	fs.StringVar(&f.podman, "podman", podmancz.ModeAuto,
 		`image containers: "auto" runs command tasks whose ContainerInfo has an image (DOCKER docker.image, or MESOS
@@ -102,6 +106,7 @@ func (f *agentFlags) config(workDir, master string, logger *slog.Logger) (agent.
 		ContainerDiskWatchInterval:  f.diskWatchInterval,
 		SandboxLogMaxSize:           logMax,
 		SandboxLogKeep:              f.sandboxLogKeep,
+		SecretsDir:                  f.secretsDir,
 		Images:                      images,
 		Logger:                      logger,
 	}, nil

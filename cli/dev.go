@@ -120,6 +120,14 @@ func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, df *devAppsFlag
 		return err
 	}
 	acfg.KillTasksOnExit = true
+	if acfg.SecretsDir == "" {
+		acfg.SecretsDir = filepath.Join(abs, "agent", "secrets")
+	}
+	if err := os.MkdirAll(acfg.SecretsDir, 0o700); err != nil {
+		cancel()
+		wg.Wait()
+		return fmt.Errorf("create secrets dir: %w", err)
+	}
 	a, err := agent.New(acfg)
 	if err != nil {
 		cancel()
@@ -136,7 +144,7 @@ func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, df *devAppsFlag
 	}()
 	select {
 	case <-a.Ready():
-		printDevBanner(cmd, masterAddr, a.Addr(), <-appsLine, abs)
+		printDevBanner(cmd, masterAddr, a.Addr(), <-appsLine, abs, acfg.SecretsDir)
 	case err := <-errs:
 		cancel()
 		wg.Wait()
@@ -192,7 +200,7 @@ func startDevApps(ctx context.Context, wg *sync.WaitGroup, df *devAppsFlags, ip,
 	return line
 }
 
-func printDevBanner(cmd *cobra.Command, masterAddr, agentAddr, appsLine, workDir string) {
+func printDevBanner(cmd *cobra.Command, masterAddr, agentAddr, appsLine, workDir, secretsDir string) {
 	w := cmd.OutOrStdout()
 	appsHint := ""
 	if strings.HasPrefix(appsLine, "apps     http://") {
@@ -210,12 +218,13 @@ Strata is running on this machine (Ctrl-C stops it and every task).
   agent    http://%[2]s/state
   %[5]s
   state    %[3]s
+  secrets  %[7]s   (an app's secret with source /db/password is the file db/password here)
 
 Try it:
   %[4]s execute --master %[1]s --name hello --command 'echo hello from Strata; sleep 2'
   curl -s http://%[1]s/master/state-summary
 %[6]s
-`, masterAddr, agentAddr, workDir, selfName(), appsLine, appsHint)
+`, masterAddr, agentAddr, workDir, selfName(), appsLine, appsHint, secretsDir)
 }
 
 // selfName is how the user invoked this binary, for copy-paste hints.

@@ -17,6 +17,7 @@ import (
 	"strata/kernel/agent/files"
 	"strata/kernel/agent/logrotate"
 	"strata/kernel/agent/sandbox"
+	"strata/kernel/agent/secrets"
 	"strata/kernel/agent/statusupdate"
 	"strata/kernel/containerizer"
 	"strata/kernel/containerizer/cgroups"
@@ -32,6 +33,7 @@ type Agent struct {
 	cz      containerizer.Containerizer
 	ownCz   *posix.Containerizer // set when the agent created the containerizer
 	cgroups *cgroups.Manager     // the agent's cgroup root; nil without cgroups
+	secrets secrets.Resolver     // resolves the secrets tasks name
 	logs    *logrotate.Rotator   // caps sandbox stdout/stderr
 	standby *standbyPool         // nil without standby executors
 	pacer   *launchPacer
@@ -95,6 +97,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg:          cfg,
 		log:          cfg.Logger.With("component", "agent"),
 		layout:       sandbox.Layout{WorkDir: cfg.WorkDir},
+		secrets:      secrets.Resolver{Dir: cfg.SecretsDir},
 		files:        files.New(cfg.Logger),
 		masters:      masters,
 		listenIP:     listenIP,

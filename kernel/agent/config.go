@@ -115,6 +115,11 @@ type Config struct {
 	// DefaultSandboxLogMaxSize; negative disables rotation.
 	SandboxLogMaxSize int64
 	SandboxLogKeep    int
+	// SecretsDir holds the secrets tasks may reference (Secret REFERENCE
+	// "/db/password" is the file SecretsDir/db/password); empty means
+	// <WorkDir>/secrets. Only the executor of a task sees its resolved
+	// secrets.
+	SecretsDir string
 
 	// Images is the agent's side of image containers (package podmancz):
 	// it runs custom executors whose ExecutorInfo names an image in
@@ -214,6 +219,9 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.SandboxLogMaxSize == 0 {
 		c.SandboxLogMaxSize = DefaultSandboxLogMaxSize
+	}
+	if c.SecretsDir == "" {
+		c.SecretsDir = filepath.Join(c.WorkDir, "secrets")
 	}
 	if c.SandboxLogKeep <= 0 {
 		c.SandboxLogKeep = DefaultSandboxLogKeep

@@ -64,6 +64,11 @@ func (a *Agent) runTask(rt *internalpb.AgentEvent_RunTask) {
 		a.orphanStatusLocked(fid, "", tid, mesospb.TaskState_TASK_ERROR, mesospb.TaskStatus_REASON_TASK_INVALID, err.Error())
 		return
 	}
+	if _, err := a.secrets.Task(ti); err != nil {
+		a.orphanStatusLocked(fid, "", tid, mesospb.TaskState_TASK_FAILED,
+			mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, secretsFailure(err))
+		return
+	}
 	t := newTask(ti, fid, ei.GetExecutorId().GetValue(), a.agentID, f.info.GetUser())
 	a.launchTasksLocked(f, ei, kind, &launchItem{tasks: []*task{t}})
 }
@@ -93,6 +98,15 @@ func (a *Agent) runTaskGroup(rg *internalpb.AgentEvent_RunTaskGroup) {
 			for _, t := range tasks {
 				a.orphanStatusLocked(fid, eid, t.GetTaskId().GetValue(), mesospb.TaskState_TASK_FAILED,
 					mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, msg)
+			}
+			return
+		}
+	}
+	for _, t := range tasks {
+		if _, err := a.secrets.Task(t); err != nil {
+			for _, t := range tasks {
+				a.orphanStatusLocked(fid, eid, t.GetTaskId().GetValue(), mesospb.TaskState_TASK_FAILED,
+					mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, secretsFailure(err))
 			}
 			return
 		}
@@ -172,14 +186,30 @@ func (a *Agent) launchTasksLocked(f *framework, ei *mesospb.ExecutorInfo, kind e
 	e.queued = append(e.queued, item)
 }
 
-// deliverLocked sends a launch item to a subscribed executor.
+// deliverLocked sends a launch item to a subscribed executor. The executor
+// alone gets the tasks' secrets resolved: the agent's own copies (and its
+// checkpoints) keep the references.
 func (a *Agent) deliverLocked(e *executor, item *launchItem) {
 	var infos []*mesospb.TaskInfo
+	var failed error
 	for _, t := range item.tasks {
 		e.tasks[t.id()] = t
-		infos = append(infos, t.info)
+		info, err := a.secrets.Task(t.info)
+		if err != nil && failed == nil {
+			failed = err
+		}
+		infos = append(infos, info)
 	}
 	a.updateContainerLocked(e)
+	if failed != nil {
+		// A secret gone since the launch was accepted: the tasks fail
+		// as they would have at acceptance.
+		for _, t := range item.tasks {
+			a.agentStatusLocked(e, t, mesospb.TaskState_TASK_FAILED,
+				mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, secretsFailure(failed))
+		}
+		return
+	}
 	if item.group {
 		e.conn.send(&executorpb.Event{
 			Type:        executorpb.Event_LAUNCH_GROUP.Enum(),
@@ -369,3 +399,8 @@ func (a *Agent) updateFramework(fi *mesospb.FrameworkInfo) {
 
 // isTerminal is statusupdate.IsTerminal.
 func isTerminal(s mesospb.TaskState) bool { return statusupdate.IsTerminal(s) }
+
+// secretsFailure is the message of a task whose secrets did not resolve.
+func secretsFailure(err error) string {
+	return "Failed to resolve secrets: " + err.Error()
+}

@@ -255,10 +255,11 @@ func (a *Agent) executorCommand(sp launchSpec, dir string) (containerizer.Comman
 		return containerizer.Command{Path: a.cfg.Executable, Args: []string{a.cfg.Executable, "executor"}, Env: env}, nil
 	}
 	ci := sp.info.GetCommand()
-	for _, v := range ci.GetEnvironment().GetVariables() {
-		if v.GetType() == mesospb.Environment_Variable_SECRET {
-			continue
-		}
+	cenv, _, err := a.secrets.Environment(ci.GetEnvironment())
+	if err != nil {
+		return containerizer.Command{}, fmt.Errorf("executor %s: %s", sp.eid, secretsFailure(err))
+	}
+	for _, v := range cenv.GetVariables() {
 		env = append(env, v.GetName()+"="+v.GetValue())
 	}
 	if sp.execImage != nil {

@@ -107,7 +107,7 @@ func (e *executor) commandSpec(task *mesospb.TaskInfo, place taskPlace) (proc.Sp
 	}
 	for _, v := range cmd.GetEnvironment().GetVariables() {
 		if v.GetType() == mesospb.Environment_Variable_SECRET {
-			e.log.Warn("Skipping secret environment variable: secrets are not supported", "name", v.GetName())
+			e.log.Warn("Skipping a secret environment variable the agent did not resolve", "name", v.GetName())
 			continue
 		}
 		if v.GetName() == "" || strings.Contains(v.GetName(), "=") {

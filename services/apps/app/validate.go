@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -97,8 +98,10 @@ func (a *App) Validate() error {
 			}
 		}
 	}
-	if len(a.Secrets) > 0 {
-		v.add("/secrets", "Feature secrets is not enabled. Enable with --enable_features secrets)")
+	for _, name := range sortedKeys(a.Secrets) {
+		if msg := secretSourceProblem(a.Secrets[name].Source); msg != "" {
+			v.add("/secrets/"+name+"/source", "%s", msg)
+		}
 	}
 
 	for i, c := range a.Constraints {
@@ -373,4 +376,25 @@ func (a *App) validateReadinessChecks(v *violations) {
 			}
 		}
 	}
+}
+
+// secretSourceProblem says what is wrong with a secret's source: a path naming the secret in
+// the agents' secrets directories ("/db/password" or "db/password"), clean, without segments
+// starting with a dot.
+func secretSourceProblem(src string) string {
+	trimmed := strings.TrimPrefix(src, "/")
+	switch {
+	case trimmed == "":
+		return "must not be empty"
+	case strings.ContainsRune(src, 0):
+		return "must not contain a NUL byte"
+	case path.Clean("/"+trimmed) != "/"+trimmed:
+		return "must be a clean path such as /db/password"
+	}
+	for _, seg := range strings.Split(trimmed, "/") {
+		if strings.HasPrefix(seg, ".") {
+			return "no path segment may start with a dot"
+		}
+	}
+	return ""
 }

@@ -1,7 +1,9 @@
 package framework
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -86,11 +88,12 @@ func command(a *app.App, taskID, host string, ports []placement.AssignedPort) *m
 		c.Uris = append(c.Uris, u)
 	}
 	c.Environment = taskenv.Environment(taskEnvInput(a, taskID, host, ports))
+	c.Environment.Variables = append(c.Environment.Variables, secretVariables(a)...)
 	return c
 }
 
 // taskEnvInput is what the task environment is built from. Secret-valued env entries are left
-// out (secrets are not supported).
+// out: secretVariables adds them as references the agent resolves.
 func taskEnvInput(a *app.App, taskID, host string, ports []placement.AssignedPort) taskenv.Input {
 	in := taskenv.Input{
 		App: taskenv.App{
@@ -281,4 +284,26 @@ func checkPort(a *app.App, hc app.HealthCheck, ports []placement.AssignedPort) i
 		return p.ContainerPort
 	}
 	return p.HostPort
+}
+
+// secretVariables are the app's secret-valued env entries as Mesos SECRET variables that
+// reference the secret's source: the agent resolves them for the executor alone, so neither
+// this service nor the master ever holds the value.
+func secretVariables(a *app.App) []*mesospb.Environment_Variable {
+	var out []*mesospb.Environment_Variable
+	for _, k := range slices.Sorted(maps.Keys(a.Env)) {
+		ref := a.Env[k].Secret
+		if ref == "" {
+			continue
+		}
+		out = append(out, &mesospb.Environment_Variable{
+			Name: proto.String(k),
+			Type: mesospb.Environment_Variable_SECRET.Enum(),
+			Secret: &mesospb.Secret{
+				Type:      mesospb.Secret_REFERENCE.Enum(),
+				Reference: &mesospb.Secret_Reference{Name: proto.String(a.Secrets[ref].Source)},
+			},
+		})
+	}
+	return out
 }

@@ -343,3 +343,29 @@ func TestLaunchDelay(t *testing.T) {
 		}
 	}
 }
+
+// A secret-valued env entry travels as a Mesos SECRET variable referencing
+// the secret's source, never as a value.
+func TestBuildTaskSecretEnv(t *testing.T) {
+	a := mustApp(t, `{"id":"/db-client","cmd":"run","env":{"PLAIN":"p","DB_PASSWORD":{"secret":"dbpw"}},
+		"secrets":{"dbpw":{"source":"/db/password"}}}`)
+	o := testOffer(t, "cpus:4;mem:1024;disk:100;ports:[31000-31009]", "")
+	task := buildTask(a, "db-client.x", o, place(t, a, o))
+	var secret *mesospb.Environment_Variable
+	for _, v := range task.GetCommand().GetEnvironment().GetVariables() {
+		if v.GetName() == "DB_PASSWORD" {
+			if secret != nil {
+				t.Fatal("DB_PASSWORD twice")
+			}
+			secret = v
+		}
+	}
+	if secret == nil || secret.GetType() != mesospb.Environment_Variable_SECRET || secret.GetValue() != "" ||
+		secret.GetSecret().GetType() != mesospb.Secret_REFERENCE ||
+		secret.GetSecret().GetReference().GetName() != "/db/password" {
+		t.Fatalf("DB_PASSWORD = %v", secret)
+	}
+	if env(task)["PLAIN"] != "p" {
+		t.Fatalf("PLAIN missing: %v", env(task))
+	}
+}
