@@ -15,8 +15,8 @@ import (
 // pingConfig makes agents that stop answering PINGs unreachable after about 0.6 s.
 func pingConfig(t *testing.T) Config {
 	cfg := lcConfig(t)
-	cfg.AgentPingTimeout = 200 * time.Millisecond
-	cfg.MaxAgentPingTimeouts = 3
+	cfg.AgentPingTimeout = 500 * time.Millisecond
+	cfg.MaxAgentPingTimeouts = 4
 	return cfg
 }
 

@@ -4,20 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"strata/kernel/agent"
+	"strata/kernel/e2e/cluster"
 	"strata/kernel/e2e/stratabin"
-	"strata/kernel/master"
 	"strata/services/apps"
 )
 
@@ -37,66 +33,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// quietLogger keeps the kernel's logs out of the test output unless -v asks for them.
-func quietLogger() *slog.Logger {
-	level := slog.LevelWarn
-	if testing.Verbose() {
-		level = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-}
+func quietLogger() *slog.Logger { return cluster.QuietLogger() }
 
 // startCluster runs a real master and one real agent in this process on free loopback ports
 // and returns the master's address. Both stop (and the agent kills its tasks) at cleanup.
 func startCluster(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logger := quietLogger()
-	m, err := master.New(master.Config{IP: "127.0.0.1", WorkDir: t.TempDir(), Logger: logger}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	masterDone := make(chan struct{})
-	go func() {
-		defer close(masterDone)
-		_ = m.ServeListener(ctx, ln, ready)
-	}()
-	addr := <-ready
-	a, err := agent.New(agent.Config{
-		WorkDir: t.TempDir(), IP: "127.0.0.1", Hostname: "127.0.0.1", Port: 0, Master: addr,
-		Resources:  "cpus:8;mem:8192;disk:10000;ports:[31000-31999]",
-		Executable: strataBin, StandbyExecutors: 2, KillTasksOnExit: true, Logger: logger,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	agentDone := make(chan struct{})
-	go func() {
-		defer close(agentDone)
-		if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("agent: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-agentDone
-		<-masterDone
-	})
-	select {
-	case <-a.Ready():
-	case <-time.After(20 * time.Second):
-		t.Fatal("agent not ready")
-	}
-	eventually(t, 20*time.Second, "the agent to register", func() bool {
-		_, body := call(t, "GET", "http://"+addr+"/master/slaves", "")
-		return strings.Contains(body, `"active":true`)
-	})
-	return addr
+	return cluster.Start(t, cluster.Options{Executable: strataBin, Logger: quietLogger()})
 }
 
 // service is an apps service run by a test.

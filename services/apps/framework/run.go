@@ -163,37 +163,26 @@ func (h *handler) Update(ctx context.Context, ev *schedulerpb.Event_Update) erro
 // the framework launch and kill.
 func (f *Framework) reconcile(ctx context.Context, gen int) {
 	f.mu.Lock()
-	var tasks []scheduler.ReconcileTask
 	f.pending = map[string]bool{}
 	for id, i := range f.instances {
 		if i.Launched() {
-			tasks = append(tasks, scheduler.ReconcileTask{TaskID: id, AgentID: i.AgentID})
 			f.pending[id] = true
 		}
 	}
 	f.mu.Unlock()
-	delay := time.Second
-	for attempt := 0; attempt < 5 && len(tasks) > 0; attempt++ {
-		if err := f.client().Reconcile(ctx, tasks); err != nil {
-			f.log.Warn("explicit reconciliation", "err", err)
+	unanswered := func() []scheduler.ReconcileTask {
+		if f.pendingCount(gen) == 0 {
+			return nil
 		}
-		deadline := time.Now().Add(delay)
-		for time.Now().Before(deadline) && f.pendingCount(gen) > 0 {
-			if sleepCtx(ctx, 20*time.Millisecond) != nil {
-				return
-			}
-		}
-		if !f.current(gen) {
-			return
-		}
-		tasks = f.pendingTasks()
-		delay = min(2*delay, 8*time.Second)
+		return f.pendingTasks()
 	}
-	if len(tasks) > 0 {
-		f.log.Warn("tasks not answered by reconciliation; keeping their last known state", "count", len(tasks))
+	stale := func() bool { return !f.current(gen) }
+	left, ok := f.client().ReconcileRounds(ctx, unanswered, stale)
+	if !ok {
+		return
 	}
-	if err := f.client().Reconcile(ctx, nil); err != nil {
-		f.log.Warn("implicit reconciliation", "err", err)
+	if len(left) > 0 {
+		f.log.Warn("tasks not answered by reconciliation; keeping their last known state", "count", len(left))
 	}
 	f.mu.Lock()
 	if f.generation != gen || !f.connected {
@@ -242,17 +231,6 @@ func (f *Framework) pendingTasks() []scheduler.ReconcileTask {
 		}
 	}
 	return out
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // gone reports whether a state means the task no longer runs (or is unknown to Mesos).
