@@ -16,6 +16,7 @@ import (
 	"strata/kernel/agent"
 	"strata/kernel/master"
 	"strata/services/apps"
+	"strata/services/jobs"
 )
 
 func defaultDevWorkDir() string {
@@ -29,25 +30,27 @@ func newDevCommand() *cobra.Command {
 	mf := &masterFlags{}
 	af := &agentFlags{}
 	df := &devAppsFlags{}
+	jf := &devJobsFlags{}
 	var workDir string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the whole platform on this machine, in one process",
-		Long: `Run a master, one agent and the apps service (Marathon's /v2 API, on --apps-port) in one
-process on 127.0.0.1, with all state under --work-dir, and print where to look. Ctrl-C
+		Long: `Run a master, one agent, the apps service (Marathon's /v2 API, on --apps-port) and the jobs
+service (Metronome's /v1/jobs and Chronos' /v1/scheduler APIs, on --jobs-port) in one process on 127.0.0.1, with all state under --work-dir, and print where to look. Ctrl-C
 (SIGINT) or SIGTERM stops everything and leaves no task process (or image container) behind.
 Command tasks with a container image run in podman containers when podman is installed and dev
 runs as root (--podman, --podman-socket: see strata agent --help). Apps keep running across a
 restart of dev only as far as the tasks do: dev kills its tasks when it stops, and the apps
-service starts them again. Later the jobs, DNS, package and UI services join it.`,
+service starts them again. Later the DNS, package and UI services join it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDev(cmd, mf, af, df, workDir)
+			return runDev(cmd, mf, af, df, jf, workDir)
 		},
 	}
 	mf.register(cmd.Flags(), "master-")
 	af.register(cmd.Flags(), "agent-")
 	df.register(cmd.Flags())
+	jf.register(cmd.Flags())
 	cmd.Flags().StringVar(&workDir, "work-dir", defaultDevWorkDir(), "directory for all state (registry, sandboxes, checkpoints)")
 	return cmd
 }
@@ -65,7 +68,20 @@ func (f *devAppsFlags) register(fs *pflag.FlagSet) {
 	f.appsFlags.register(fs, "apps-")
 }
 
-func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, df *devAppsFlags, workDir string) error {
+// devJobsFlags are the jobs service's flags in strata dev.
+type devJobsFlags struct {
+	enabled bool
+	port    int
+	jobsFlags
+}
+
+func (f *devJobsFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.enabled, "jobs", true, "run the jobs service (Metronome's /v1/jobs and Chronos' /v1/scheduler APIs); --jobs=false leaves it out")
+	fs.IntVar(&f.port, "jobs-port", 9000, "port of the jobs service's API (0: any free port)")
+	f.jobsFlags.register(fs, "jobs-")
+}
+
+func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, df *devAppsFlags, jf *devJobsFlags, workDir string) error {
 	abs, err := filepath.Abs(workDir)
 	if err != nil {
 		return err
@@ -112,6 +128,7 @@ func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, df *devAppsFlag
 	// The apps service starts next to the agent: it needs only the master, and the banner
 	// waits for both.
 	appsLine := startDevApps(runCtx, &wg, df, mf.ip, masterAddr, abs, logger)
+	jobsLine := startDevJobs(runCtx, &wg, jf, mf.ip, masterAddr, abs, logger)
 
 	acfg, err := af.config(filepath.Join(abs, "agent"), masterAddr, logger)
 	if err != nil {
@@ -144,7 +161,7 @@ func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, df *devAppsFlag
 	}()
 	select {
 	case <-a.Ready():
-		printDevBanner(cmd, masterAddr, a.Addr(), <-appsLine, abs, acfg.SecretsDir)
+		printDevBanner(cmd, masterAddr, a.Addr(), <-appsLine, <-jobsLine, abs, acfg.SecretsDir)
 	case err := <-errs:
 		cancel()
 		wg.Wait()
@@ -162,18 +179,28 @@ func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, df *devAppsFlag
 	return nil
 }
 
-// startDevApps starts the apps service and returns a channel that yields the banner's line for
-// it once it serves. A service that cannot start (its port is taken) is reported there, and the
-// rest of the platform keeps running.
-func startDevApps(ctx context.Context, wg *sync.WaitGroup, df *devAppsFlags, ip, masterAddr, workDir string, logger *slog.Logger) <-chan string {
+// devService is a service strata dev runs beside the kernel.
+type devService interface {
+	Run(ctx context.Context) error
+	Ready() <-chan struct{}
+	Addr() string
+}
+
+// startDevService starts a service and returns a channel that yields the banner's line for it
+// once it serves. A service that cannot start (its port is taken) is reported there, and the
+// rest of the platform keeps running. name is padded to the banner's column; what follows the
+// address describes the service; portFlag names the flag that moves it.
+func startDevService(ctx context.Context, wg *sync.WaitGroup, logger *slog.Logger, name, what, portFlag string,
+	enabled bool, create func() (devService, error)) <-chan string {
 	line := make(chan string, 1)
-	if !df.enabled {
-		line <- "apps     not started (--apps=false)"
+	label := fmt.Sprintf("%-8s", name)
+	if !enabled {
+		line <- fmt.Sprintf("%s not started (--%s=false)", label, name)
 		return line
 	}
-	svc, err := apps.New(df.config([]string{masterAddr}, fmt.Sprintf("%s:%d", ip, df.port), filepath.Join(workDir, "apps"), logger))
+	svc, err := create()
 	if err != nil {
-		line <- "apps     not started: " + err.Error()
+		line <- label + " not started: " + err.Error()
 		return line
 	}
 	done := make(chan error, 1)
@@ -182,7 +209,7 @@ func startDevApps(ctx context.Context, wg *sync.WaitGroup, df *devAppsFlags, ip,
 		defer wg.Done()
 		err := svc.Run(ctx)
 		if err != nil {
-			logger.Error("apps service stopped", "err", err)
+			logger.Error(name+" service stopped", "err", err)
 		}
 		done <- err
 	}()
@@ -190,23 +217,45 @@ func startDevApps(ctx context.Context, wg *sync.WaitGroup, df *devAppsFlags, ip,
 		defer wg.Done()
 		select {
 		case <-svc.Ready():
-			line <- fmt.Sprintf("apps     http://%-22s Marathon API: /v2/apps, /v2/deployments, /v2/tasks", svc.Addr())
+			line <- fmt.Sprintf("%s http://%-22s %s", label, svc.Addr(), what)
 		case err := <-done:
-			line <- fmt.Sprintf("apps     not started: %v (--apps-port chooses another port)", err)
+			line <- fmt.Sprintf("%s not started: %v (--%s chooses another port)", label, err, portFlag)
 		case <-ctx.Done():
-			line <- "apps     not started"
+			line <- label + " not started"
 		}
 	}()
 	return line
 }
 
-func printDevBanner(cmd *cobra.Command, masterAddr, agentAddr, appsLine, workDir, secretsDir string) {
+func startDevApps(ctx context.Context, wg *sync.WaitGroup, df *devAppsFlags, ip, masterAddr, workDir string, logger *slog.Logger) <-chan string {
+	return startDevService(ctx, wg, logger, "apps", "Marathon API: /v2/apps, /v2/deployments, /v2/tasks", "apps-port",
+		df.enabled, func() (devService, error) {
+			return apps.New(df.config([]string{masterAddr}, fmt.Sprintf("%s:%d", ip, df.port), filepath.Join(workDir, "apps"), logger))
+		})
+}
+
+func startDevJobs(ctx context.Context, wg *sync.WaitGroup, jf *devJobsFlags, ip, masterAddr, workDir string, logger *slog.Logger) <-chan string {
+	return startDevService(ctx, wg, logger, "jobs", "Metronome API: /v1/jobs; Chronos API: /v1/scheduler", "jobs-port",
+		jf.enabled, func() (devService, error) {
+			return jobs.New(jf.config([]string{masterAddr}, fmt.Sprintf("%s:%d", ip, jf.port), filepath.Join(workDir, "jobs"), logger))
+		})
+}
+
+func printDevBanner(cmd *cobra.Command, masterAddr, agentAddr, appsLine, jobsLine, workDir, secretsDir string) {
 	w := cmd.OutOrStdout()
 	appsHint := ""
 	if strings.HasPrefix(appsLine, "apps     http://") {
 		url := strings.Fields(appsLine)[1]
 		appsHint = fmt.Sprintf(`  curl -s -X POST %s/v2/apps -H 'Content-Type: application/json' \
     -d '{"id":"/hello","cmd":"while true; do echo hello; sleep 5; done","cpus":0.1,"mem":32,"instances":2}'
+`, url)
+	}
+	jobsHint := ""
+	if strings.HasPrefix(jobsLine, "jobs     http://") {
+		url := strings.Fields(jobsLine)[1]
+		jobsHint = fmt.Sprintf(`  curl -s -X POST %[1]s/v1/jobs -H 'Content-Type: application/json' \
+    -d '{"id":"hello","run":{"cmd":"echo hello from a job","cpus":0.1,"mem":32}}'
+  curl -s -X POST %[1]s/v1/jobs/hello/runs; sleep 3; curl -s '%[1]s/v1/jobs/hello?embed=history'
 `, url)
 	}
 	fmt.Fprintf(w, `
@@ -217,6 +266,7 @@ Strata is running on this machine (Ctrl-C stops it and every task).
            http://%[1]s/metrics        Prometheus metrics
   agent    http://%[2]s/state
   %[5]s
+  %[8]s
   state    %[3]s
   secrets  %[7]s   (an app's secret with source /db/password is the file db/password here)
 
@@ -224,7 +274,7 @@ Try it:
   %[4]s execute --master %[1]s --name hello --command 'echo hello from Strata; sleep 2'
   curl -s http://%[1]s/master/state-summary
 %[6]s
-`, masterAddr, agentAddr, workDir, selfName(), appsLine, appsHint, secretsDir)
+%[9]s`, masterAddr, agentAddr, workDir, selfName(), appsLine, appsHint, secretsDir, jobsLine, jobsHint)
 }
 
 // selfName is how the user invoked this binary, for copy-paste hints.

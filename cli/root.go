@@ -56,6 +56,7 @@ Run the apps service (Marathon /v2 API):  strata apps --master HOST:PORT`,
 		newExecutorCommand(),
 		newDevCommand(),
 		newAppsCommand(),
+		newJobsCommand(),
 		newExecuteCommand(),
 		newContainerInitCommand(),
 	)

@@ -164,7 +164,8 @@ func processesWith(marker string) []int {
 func startDev(t *testing.T, extra ...string) (*proc, string, string) {
 	t.Helper()
 	mp, ap := freePort(t), freePort(t)
-	args := append([]string{"dev", "--work-dir", t.TempDir(), "--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap)}, extra...)
+	args := append([]string{"dev", "--work-dir", t.TempDir(), "--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap),
+		"--apps-port", "0", "--jobs-port", "0"}, extra...)
 	p := start(t, args...)
 	master, agent := fmt.Sprintf("127.0.0.1:%d", mp), fmt.Sprintf("127.0.0.1:%d", ap)
 	waitHTTP(t, "http://"+master+"/health", 20*time.Second)

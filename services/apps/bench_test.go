@@ -15,50 +15,14 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
-	"strata/kernel/agent/simagent"
-	"strata/kernel/master"
-	"strata/kernel/mesos/mesospb"
+	"strata/kernel/e2e/cluster"
 	"strata/services/apps"
 )
 
-// simCluster runs an in-process master with n simulated agents (kernel/agent/simagent: real
-// master⇄agent protocol, tasks RUNNING at once) and returns the master's address.
+// simCluster runs an in-process master with n simulated agents and returns its address.
 func simCluster(b *testing.B, n int) string {
 	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	m, err := master.New(master.Config{IP: "127.0.0.1", WorkDir: b.TempDir(), Logger: quietLogger()}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = m.ServeListener(ctx, ln, ready) }()
-	addr := <-ready
-	b.Cleanup(func() { cancel(); <-done })
-	scalar := func(name string, v float64) *mesospb.Resource {
-		return &mesospb.Resource{Name: proto.String(name), Type: mesospb.Value_SCALAR.Enum(),
-			Scalar: &mesospb.Value_Scalar{Value: proto.Float64(v)}}
-	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-	for i := 0; i < n; i++ {
-		_, err := simagent.Start(ctx, simagent.Config{
-			Master: addr, Hostname: fmt.Sprintf("sim-%03d", i), Port: 5051, Address: fmt.Sprintf("127.0.0.%d:5051", 2+i%250),
-			Resources: []*mesospb.Resource{scalar("cpus", 16), scalar("mem", 65536), scalar("disk", 100000), {
-				Name: proto.String("ports"), Type: mesospb.Value_RANGES.Enum(),
-				Ranges: &mesospb.Value_Ranges{Range: []*mesospb.Value_Range{{Begin: proto.Uint64(31000), End: proto.Uint64(32000)}}},
-			}},
-			Client: client,
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	addr, _ := cluster.StartSimulated(b, n)
 	return addr
 }
 

@@ -30,7 +30,7 @@ func scaleBody(id string, n int) string {
 func TestDevAppLifecycle(t *testing.T) {
 	bb := busybox(t)
 	mp, ap, pp := freePort(t), freePort(t), freePort(t)
-	dev := start(t, "dev", "--work-dir", t.TempDir(), "--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap),
+	dev := start(t, "dev", "--jobs=false", "--work-dir", t.TempDir(), "--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap),
 		"--apps-port", fmt.Sprint(pp))
 	base := fmt.Sprintf("http://127.0.0.1:%d", pp)
 	eventually(t, 30*time.Second, "the apps service", func() bool {
@@ -38,7 +38,7 @@ func TestDevAppLifecycle(t *testing.T) {
 		return code == 200 && body == "pong"
 	})
 	eventually(t, 30*time.Second, "the dev banner to name the apps service at "+base, func() bool {
-		return strings.Contains(dev.output(), "apps     "+base)
+		return strings.Contains(dev.Output(), "apps     "+base)
 	})
 
 	mustRequest(t, "POST", base+"/v2/apps", webApp(bb, "/web", 3, 0), 201)
@@ -130,7 +130,7 @@ func TestDevAppLifecycle(t *testing.T) {
 func TestAppsServiceRestartMidDeployment(t *testing.T) {
 	bb := busybox(t)
 	mp, ap, pp := freePort(t), freePort(t), freePort(t)
-	start(t, "dev", "--work-dir", t.TempDir(), "--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap), "--apps=false")
+	start(t, "dev", "--jobs=false", "--work-dir", t.TempDir(), "--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap), "--apps=false")
 	master := fmt.Sprintf("127.0.0.1:%d", mp)
 	eventually(t, 30*time.Second, "the master and agent", func() bool {
 		code, body := request("GET", "http://"+master+"/master/slaves", "")
@@ -168,7 +168,7 @@ func TestAppsServiceRestartMidDeployment(t *testing.T) {
 	if len(mid.Deployments) != 1 || mid.TasksHealthy != 2 {
 		t.Fatalf("mid-deployment state: %+v", mid)
 	}
-	svc.stop(t)
+	svc.Stop(t)
 	for id := range mid.ids() {
 		if st := masterTasks(t, master)[id]; st != "TASK_RUNNING" {
 			t.Fatalf("task %s is %q after the apps service stopped", id, st)

@@ -18,7 +18,7 @@ import (
 func TestDevDockerApp(t *testing.T) {
 	image := podmantest.BusyboxImage(t)
 	mp, ap, pp := freePort(t), freePort(t), freePort(t)
-	start(t, "dev", "--work-dir", t.TempDir(), "--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap),
+	start(t, "dev", "--jobs=false", "--work-dir", t.TempDir(), "--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap),
 		"--apps-port", fmt.Sprint(pp))
 	base := fmt.Sprintf("http://127.0.0.1:%d", pp)
 	eventually(t, 30*time.Second, "the apps service", func() bool {

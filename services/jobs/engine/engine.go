@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"strata/services/jobs/job"
 	"strata/services/jobs/launcher"
 	"strata/services/jobs/runs"
@@ -50,14 +52,16 @@ type Config struct {
 	// (Chronos' --failure_retry; default 10s).
 	RetryDelay time.Duration
 	// Now is the clock (time.Now by default).
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Engine is the jobs service's core. Create it with New, Load, then Run.
 type Engine struct {
-	cfg Config
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
 
 	mu     sync.Mutex
 	jobs   map[string]*job.Job
@@ -87,7 +91,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Engine{
+	e := &Engine{
 		cfg:    cfg,
 		log:    cfg.Logger.With("component", "jobs-engine"),
 		jobs:   map[string]*job.Job{},
@@ -96,7 +100,9 @@ func New(cfg Config) (*Engine, error) {
 		timers: &timerHeap{},
 		manual: map[string]int{},
 		kickCh: make(chan struct{}, 1),
-	}, nil
+	}
+	e.metrics = newMetrics(e, cfg.Registerer)
+	return e, nil
 }
 
 func (e *Engine) now() time.Time { return e.cfg.Now().UTC() }
@@ -295,19 +301,19 @@ func (e *Engine) DeleteJob(ctx context.Context, id string, stopRuns bool) error 
 	if _, ok := e.jobs[id]; !ok {
 		return fmt.Errorf("engine: job %s: %w", id, ErrNotFound)
 	}
+	for _, x := range e.jobs {
+		for _, p := range x.Parents {
+			if p == id && x.ID != id {
+				return fmt.Errorf("engine: job %s is a parent of %s: %w", id, x.ID, ErrDependents)
+			}
+		}
+	}
 	if len(e.active[id]) > 0 {
 		if !stopRuns {
 			return fmt.Errorf("engine: job %s: %w", id, ErrActiveRuns)
 		}
 		for _, r := range e.active[id] {
 			e.stopLocked(r, "the job was deleted")
-		}
-	}
-	for _, x := range e.jobs {
-		for _, p := range x.Parents {
-			if p == id && x.ID != id {
-				return fmt.Errorf("engine: job %s is a parent of %s: %w", id, x.ID, ErrDependents)
-			}
 		}
 	}
 	if err := e.cfg.Store.DeleteJob(ctx, id); err != nil {

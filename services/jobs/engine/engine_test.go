@@ -168,7 +168,8 @@ func TestRunNowRetriesStopAndDependencies(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "the flaky run to fail", func() bool { return len(history(t, s, "flaky")) == 1 })
 	f := history(t, s, "flaky")[0]
-	if f.Status != runs.Failed || len(f.Tasks) != 3 || !strings.Contains(f.Reason, "TASK_FAILED") {
+	if f.Status != runs.Failed || len(f.Tasks) != 3 || !strings.Contains(f.Reason, "TASK_FAILED") ||
+		f.Tasks[2].ExitStatus == nil || *f.Tasks[2].ExitStatus != 3 {
 		t.Fatalf("flaky run = %+v", f)
 	}
 

@@ -258,6 +258,9 @@ func (e *Engine) Update(ctx context.Context, u launcher.Update) error {
 	}
 	at := u.At.UTC()
 	t.Status, t.Message, t.Reason = u.State.String(), u.Message, u.Reason
+	if code, ok := runs.ExitStatusOf(u.Message); ok {
+		t.ExitStatus = &code
+	}
 	if u.AgentID != "" {
 		t.AgentID = u.AgentID
 	}
@@ -358,6 +361,7 @@ func (e *Engine) finishLocked(ctx context.Context, r *runs.Run, status runs.Stat
 		return fmt.Errorf("engine: %w", err)
 	}
 	e.removeActiveLocked(r)
+	e.metrics.finished.WithLabelValues(string(status)).Inc()
 	e.log.Info("run finished", "job", r.JobID, "run", r.ID, "status", status, "reason", reason)
 	if j == nil {
 		return nil

@@ -20,7 +20,11 @@ func taskSpec(j *job.Job, args []string) launcher.Spec {
 	}
 	if len(args) > 0 {
 		if s.Shell {
-			s.Cmd = strings.TrimSpace(s.Cmd + " " + strings.Join(args, " "))
+			quoted := make([]string, len(args))
+			for k, a := range args {
+				quoted[k] = shellQuote(a)
+			}
+			s.Cmd = strings.TrimSpace(s.Cmd + " " + strings.Join(quoted, " "))
 		} else {
 			s.Args = append(s.Args, args...)
 		}
@@ -65,4 +69,12 @@ func marathonConstraint(c job.Constraint) []string {
 		return []string{c.Attribute, op}
 	}
 	return []string{c.Attribute, op, c.Value}
+}
+
+// shellQuote makes an argument one word for /bin/sh, whatever it holds.
+func shellQuote(a string) string {
+	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,/:=@%+") == "" {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'"'"'`) + "'"
 }

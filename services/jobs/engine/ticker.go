@@ -209,6 +209,7 @@ func (e *Engine) fireLocked(ctx context.Context, tm timer, now time.Time) {
 	e.ticks[k] = handled
 	for _, r := range list {
 		if r.Status == runs.Skipped {
+			e.metrics.ticks.WithLabelValues("skipped").Inc()
 			e.log.Warn("tick skipped", "job", j.ID, "schedule", s.ID, "tick", r.ScheduledAt, "reason", r.Reason)
 		}
 	}
@@ -218,6 +219,8 @@ func (e *Engine) fireLocked(ctx context.Context, tm timer, now time.Time) {
 				e.stopLocked(r, "replaced by run "+fired.ID+" (concurrencyPolicy REPLACE)")
 			}
 		}
+		e.metrics.ticks.WithLabelValues("fired").Inc()
+		e.metrics.lateness.Observe(now.Sub(*fired.ScheduledAt).Seconds())
 		e.addActiveLocked(fired)
 		e.launchLocked(fired)
 		e.log.Info("tick fired", "job", j.ID, "schedule", s.ID, "run", fired.ID, "tick", fired.ScheduledAt)

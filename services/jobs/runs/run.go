@@ -41,6 +41,9 @@ type Task struct {
 	CompletedAt *time.Time `json:"completedAt,omitempty"`
 	Message     string     `json:"message,omitempty"`
 	Reason      string     `json:"reason,omitempty"`
+	// ExitStatus is the command's exit status when its executor reported
+	// one ("Command exited with status 3").
+	ExitStatus *int `json:"exitStatus,omitempty"`
 	// Sandbox is the URL of the task's sandbox on its agent.
 	Sandbox string `json:"sandbox,omitempty"`
 }
@@ -124,4 +127,24 @@ func (r *Run) Duration() time.Duration {
 		return 0
 	}
 	return r.CompletedAt.Sub(r.CreatedAt)
+}
+
+// ExitStatusOf reads the exit status out of a command executor's message
+// ("Command exited with status 3"); ok is false when the message has none.
+func ExitStatusOf(message string) (status int, ok bool) {
+	const marker = "exited with status "
+	i := strings.Index(message, marker)
+	if i < 0 {
+		return 0, false
+	}
+	rest := message[i+len(marker):]
+	end := 0
+	for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
+		end++
+	}
+	n, err := strconv.Atoi(rest[:end])
+	if err != nil {
+		return 0, false
+	}
+	return n, true
 }

@@ -101,3 +101,20 @@ func TestTaskIDRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestExitStatusOf(t *testing.T) {
+	for msg, want := range map[string]int{
+		"Command exited with status 3":   3,
+		"Command exited with status 0":   0,
+		"Command exited with status 137": 137,
+	} {
+		if got, ok := runs.ExitStatusOf(msg); !ok || got != want {
+			t.Errorf("%q → %d %v", msg, got, ok)
+		}
+	}
+	for _, msg := range []string{"", "Command terminated with signal Killed", "exited with status x"} {
+		if _, ok := runs.ExitStatusOf(msg); ok {
+			t.Errorf("%q has an exit status", msg)
+		}
+	}
+}

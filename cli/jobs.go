@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"strata/services/jobs"
+	"strata/services/jobs/engine"
+	"strata/services/jobs/launcher"
+)
+
+// jobsFlags are the flags of `strata jobs` (and the jobs part of `strata dev`).
+type jobsFlags struct {
+	frameworkName, user string
+	failoverTimeout     time.Duration
+	reconcileInterval   time.Duration
+	retryDelay          time.Duration
+	historyCount        int
+}
+
+func (f *jobsFlags) register(fs *pflag.FlagSet, prefix string) {
+	fs.StringVar(&f.frameworkName, prefix+"framework-name", launcher.DefaultName,
+		`framework name registered with the master ("metronome" makes DNS names match DC/OS)`)
+	fs.StringVar(&f.user, prefix+"mesos-user", "", "user tasks run as unless the job sets user (default: root when run as root, else the current user)")
+	fs.DurationVar(&f.failoverTimeout, prefix+"failover-timeout", launcher.DefaultFailoverTimeout,
+		"how long the master keeps the jobs' tasks running while the jobs service is away")
+	fs.DurationVar(&f.reconcileInterval, prefix+"reconciliation-interval", launcher.DefaultReconcileInterval,
+		"period of task reconciliation with the master (it also runs at every (re)subscription)")
+	fs.DurationVar(&f.retryDelay, prefix+"failure-retry", engine.DefaultRetryDelay,
+		"wait before a failed task of a run is launched again (Chronos retries, Metronome ON_FAILURE)")
+	fs.IntVar(&f.historyCount, prefix+"history-count", engine.DefaultHistoryCount, "finished runs kept per job")
+}
+
+func (f *jobsFlags) config(masters []string, listen, workDir string, logger *slog.Logger) jobs.Config {
+	return jobs.Config{
+		Masters: masters, Listen: listen, WorkDir: workDir, FrameworkName: f.frameworkName, User: f.user,
+		FailoverTimeout: f.failoverTimeout, ReconcileInterval: f.reconcileInterval, RetryDelay: f.retryDelay,
+		HistoryCount: f.historyCount, Logger: logger,
+	}
+}
+
+func newJobsCommand() *cobra.Command {
+	f := &jobsFlags{}
+	var masterAddr, workDir, ip string
+	var port int
+	cmd := &cobra.Command{
+		Use:   "jobs",
+		Short: "Run the jobs service: jobs run once or on schedules, with Metronome's and Chronos' APIs",
+		Long: `Run the jobs service, Strata's distributed cron: a Mesos framework (registered as "metronome")
+that runs jobs now or on schedules, with Metronome's /v1/jobs API and Chronos' /v1/scheduler API
+on --port over the same jobs, /ping and Prometheus /metrics.
+
+Schedules are cron expressions (5 fields, or 6 with leading seconds; IANA time zones) or Chronos
+ISO 8601 repeats. A tick is never run twice: its run's id derives from the job and the tick and is
+stored before the task launches. A tick is never missed silently: ticks that fell due while the
+service was away run once if still within startingDeadlineSeconds, and every other one is
+recorded in the job's history as skipped, with the reason. State lives in SQLite under --work-dir;
+on start the service reloads it and reconciles the active runs with the master before it fires
+anything.
+
+Create a job and run it:
+  curl -X POST http://127.0.0.1:9000/v1/jobs -H 'Content-Type: application/json' \
+    -d '{"id":"hello","run":{"cmd":"echo hello","cpus":0.1,"mem":32}}'
+  curl -X POST http://127.0.0.1:9000/v1/jobs/hello/runs`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			masters := splitMasters(masterAddr)
+			if len(masters) == 0 {
+				return fmt.Errorf("--master is required (host:port of the master, or a comma-separated list)")
+			}
+			abs, err := filepath.Abs(workDir)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(abs, 0o755); err != nil {
+				return fmt.Errorf("create work dir: %w", err)
+			}
+			svc, err := jobs.New(f.config(masters, fmt.Sprintf("%s:%d", ip, port), abs, slog.Default()))
+			if err != nil {
+				return err
+			}
+			return serveUntilSignal(cmd.ErrOrStderr(), svc.Ready(), func() string {
+				return fmt.Sprintf("strata jobs serving the Metronome and Chronos APIs on http://%s, master %s", svc.Addr(), masterAddr)
+			}, svc.Run)
+		},
+	}
+	f.register(cmd.Flags(), "")
+	cmd.Flags().StringVar(&masterAddr, "master", "", "master(s) to subscribe to: host:port, or a comma-separated list")
+	cmd.Flags().StringVar(&ip, "ip", "", "address the API listens on (default: all)")
+	cmd.Flags().IntVar(&port, "port", 9000, "port of the Metronome and Chronos APIs (Metronome's default 9000)")
+	cmd.Flags().StringVar(&workDir, "work-dir", "/var/lib/strata/jobs", "directory for the jobs service's state (SQLite)")
+	return cmd
+}
