@@ -248,7 +248,7 @@ func TestEmbeds(t *testing.T) {
 
 	// A successful run of 90 s, a failed one, a skipped tick and an active run.
 	ok := obj(t, h.must("POST", "/v1/jobs/nightly/runs", "", 201))["id"].(string)
-	h.finishRun("nightly", ok, mesospb.TaskState_TASK_FINISHED, 90*time.Second, "")
+	h.finishRun("nightly", ok, mesospb.TaskState_TASK_FINISHED, 90*time.Second, "Command exited with status 0")
 	h.clock.Advance(time.Minute)
 	bad := obj(t, h.must("POST", "/v1/jobs/nightly/runs", "", 201))["id"].(string)
 	h.finishRun("nightly", bad, mesospb.TaskState_TASK_FAILED, 5*time.Second, "Command exited with status 3")
@@ -283,7 +283,7 @@ func TestEmbeds(t *testing.T) {
 	succ := arr(t, hist["successfulFinishedRuns"])
 	task := runs.TaskID("nightly", ok, 1)
 	wantOK := map[string]any{"id": ok, "createdAt": "2026-11-21T12:00:00.000+0000", "finishedAt": "2026-11-21T12:01:30.000+0000",
-		"tasks": []any{task}, "status": "SUCCESS", "startedAt": "2026-11-21T12:00:00.000+0000", "durationSeconds": 90.0,
+		"tasks": []any{task}, "status": "SUCCESS", "startedAt": "2026-11-21T12:00:00.000+0000", "durationSeconds": 90.0, "exitStatus": 0.0,
 		"reason": "", "sandbox": "http://agent1:5051/files/browse?path=/var/lib/strata/sandbox/" + task, "trigger": "manual"}
 	if len(succ) != 1 || !reflect.DeepEqual(obj(t, succ[0]), wantOK) {
 		t.Fatalf("successfulFinishedRuns:\n%v\nwant\n%v", succ, wantOK)

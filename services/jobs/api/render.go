@@ -51,6 +51,7 @@ type taskJSON struct {
 	AgentID     string  `json:"agentId,omitempty"`
 	Host        string  `json:"host,omitempty"`
 	Message     string  `json:"message,omitempty"`
+	ExitStatus  *int    `json:"exitStatus,omitempty"`
 	Sandbox     string  `json:"sandbox,omitempty"`
 }
 
@@ -64,7 +65,7 @@ func renderRun(r *runs.Run) runJSON {
 	for _, t := range r.Tasks {
 		out.Tasks = append(out.Tasks, taskJSON{
 			ID: t.ID, StartedAt: tsPtr(t.StartedAt), CompletedAt: tsPtr(t.CompletedAt), Status: t.Status,
-			AgentID: t.AgentID, Host: t.Host, Message: t.Message, Sandbox: t.Sandbox,
+			AgentID: t.AgentID, Host: t.Host, Message: t.Message, ExitStatus: t.ExitStatus, Sandbox: t.Sandbox,
 		})
 	}
 	return out
@@ -137,9 +138,11 @@ type finishedRun struct {
 	StartedAt       *string  `json:"startedAt"`
 	DurationSeconds float64  `json:"durationSeconds"`
 	Reason          string   `json:"reason"`
-	Sandbox         *string  `json:"sandbox"`
-	Trigger         string   `json:"trigger,omitempty"`
-	ScheduledAt     *string  `json:"scheduledAt,omitempty"`
+	// ExitStatus is the last task's exit status, when its executor reported one.
+	ExitStatus  *int    `json:"exitStatus"`
+	Sandbox     *string `json:"sandbox"`
+	Trigger     string  `json:"trigger,omitempty"`
+	ScheduledAt *string `json:"scheduledAt,omitempty"`
 }
 
 // skippedRun is a tick recorded as not run.
@@ -169,9 +172,12 @@ func renderFinished(r *runs.Run) finishedRun {
 	for _, t := range r.Tasks {
 		out.Tasks = append(out.Tasks, t.ID)
 	}
-	if t := r.Current(); t != nil && t.Sandbox != "" {
-		sb := t.Sandbox
-		out.Sandbox = &sb
+	if t := r.Current(); t != nil {
+		out.ExitStatus = t.ExitStatus
+		if t.Sandbox != "" {
+			sb := t.Sandbox
+			out.Sandbox = &sb
+		}
 	}
 	return out
 }

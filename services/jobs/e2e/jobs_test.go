@@ -44,6 +44,7 @@ type historyRun struct {
 	ScheduledAt string `json:"scheduledAt"`
 	Sandbox     string `json:"sandbox"`
 	Reason      string `json:"reason"`
+	ExitStatus  *int   `json:"exitStatus"`
 }
 
 type history struct {
@@ -105,7 +106,7 @@ func TestJobsOnDev(t *testing.T) {
 	must(t, "POST", base+"/v1/jobs/hello/runs", "", 201)
 	procs.Eventually(t, 30*time.Second, "the run in history", func() bool { return getHistory(t, base, "hello").SuccessCount == 1 })
 	run := getHistory(t, base, "hello").Successful[0]
-	if run.Status != "SUCCESS" || run.Sandbox == "" {
+	if run.Status != "SUCCESS" || run.Sandbox == "" || run.ExitStatus == nil || *run.ExitStatus != 0 {
 		t.Fatalf("history entry: %+v", run)
 	}
 	// The sandbox link leads to the run's output.
