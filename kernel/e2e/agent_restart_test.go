@@ -93,7 +93,7 @@ func TestAgentRestartKeepsCheckpointedTasks(t *testing.T) {
 		t.Fatalf("/files/read of the sandbox stderr: %s", read)
 	}
 
-	agent.stop(t, syscall.SIGKILL, 10*time.Second)
+	agent.Signal(t, syscall.SIGKILL)
 	if len(processesWith("301.4242")) == 0 {
 		t.Fatal("the checkpointed task died with the agent process")
 	}

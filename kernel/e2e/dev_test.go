@@ -14,7 +14,7 @@ import (
 // `strata execute`, and checks that SIGTERM leaves no task process behind.
 func TestDevExecuteAndCleanShutdown(t *testing.T) {
 	dev, master, _ := startDev(t)
-	if out := dev.output(); !strings.Contains(out, "Try it:") || !strings.Contains(out, master) {
+	if out := dev.Output(); !strings.Contains(out, "Try it:") || !strings.Contains(out, master) {
 		t.Fatalf("dev banner missing the URLs or the first command:\n%s", out)
 	}
 
@@ -41,9 +41,9 @@ func TestDevExecuteAndCleanShutdown(t *testing.T) {
 	fw.launch("sleeper", "sleep 300.4242 & sleep 300.4242; wait")
 	fw.waitState("sleeper", mesospb.TaskState_TASK_RUNNING, 20*time.Second)
 	eventually(t, 10*time.Second, "both sleeps to start", func() bool { return len(processesWith("300.4242")) >= 3 })
-	dev.stop(t, syscall.SIGTERM, 30*time.Second)
+	dev.Signal(t, syscall.SIGTERM)
 	eventually(t, 5*time.Second, "every task process to be gone", func() bool { return len(processesWith("300.4242")) == 0 })
-	if !strings.Contains(dev.output(), "strata dev stopped") {
-		t.Fatalf("dev did not report a clean stop:\n%s", dev.output())
+	if !strings.Contains(dev.Output(), "strata dev stopped") {
+		t.Fatalf("dev did not report a clean stop:\n%s", dev.Output())
 	}
 }

@@ -281,5 +281,5 @@ func TestImageExecutors(t *testing.T) {
 	eventually(t, 20*time.Second, "the ended executors' containers to be removed", func() bool {
 		return strings.TrimSpace(podmanPS(t, agentID)) == ""
 	})
-	dev.stop(t, syscall.SIGTERM, 30*time.Second)
+	dev.Signal(t, syscall.SIGTERM)
 }

@@ -253,7 +253,7 @@ trap 'echo graceful-stop; exit 0' TERM; while true; do sleep 0.2; done`, inImage
 		t.Errorf("containers of the agent after the other tasks ended: %q, want only %s", n, lingering)
 	}
 	// Stopping dev kills the task that still runs: no container is left.
-	dev.stop(t, syscall.SIGTERM, 30*time.Second)
+	dev.Signal(t, syscall.SIGTERM)
 	if n := strings.TrimSpace(podmanPS(t, agentID)); n != "" {
 		t.Errorf("containers left after strata dev stopped: %s", n)
 	}
@@ -301,7 +301,7 @@ func TestImageTaskSurvivesAgentRestart(t *testing.T) {
 		t.Fatalf("podman create: %v: %s", err, out)
 	}
 
-	agent.stop(t, syscall.SIGKILL, 10*time.Second)
+	agent.Signal(t, syscall.SIGKILL)
 	if !podmanExists(t, name) || !podmanExists(t, execName) {
 		t.Fatal("a container died with the agent")
 	}

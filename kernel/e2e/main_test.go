@@ -1,21 +1,18 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"strata/kernel/e2e/procs"
 	"strata/kernel/e2e/stratabin"
 )
 
@@ -36,78 +33,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return procs.FreePort(t) }
 
-// proc is a strata process started by a test, with its combined output captured.
-type proc struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  strings.Builder
-	done chan struct{}
-	err  error
-}
+type proc = procs.Proc
 
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
-
-// start runs strata with args; the process is killed at the end of the test if still running.
-func start(t *testing.T, args ...string) *proc {
-	t.Helper()
-	p := &proc{cmd: exec.Command(strataBin, args...), done: make(chan struct{})}
-	pr, pw := io.Pipe()
-	p.cmd.Stdout, p.cmd.Stderr = pw, pw
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.out.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
-		p.err = p.cmd.Wait()
-		pw.Close()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("output of strata %s:\n%s", strings.Join(args, " "), p.output())
-		}
-	})
-	return p
-}
-
-// stop sends sig and waits for the process to exit.
-func (p *proc) stop(t *testing.T, sig syscall.Signal, within time.Duration) {
-	t.Helper()
-	p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-	case <-time.After(within):
-		t.Fatalf("process did not exit within %s of %s", within, sig)
-	}
-}
+// start runs strata with args; the process is stopped at the end of the test if still running.
+func start(t *testing.T, args ...string) *proc { return procs.Start(t, strataBin, args...) }
 
 // waitHTTP polls url until it answers 200.
 func waitHTTP(t *testing.T, url string, within time.Duration) {
@@ -126,17 +57,9 @@ func waitHTTP(t *testing.T, url string, within time.Duration) {
 	t.Fatalf("%s did not answer 200 within %s", url, within)
 }
 
-// eventually polls cond until it holds.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", within, what)
+	procs.Eventually(t, within, what, cond)
 }
 
 // processesWith lists pids whose command line contains marker.
