@@ -72,6 +72,9 @@ type Engine struct {
 	manual map[string]int
 	kickCh chan struct{}
 	ready  bool
+	// servingSince is when the engine began to fire schedules: ticks before
+	// it fell due while the service was away.
+	servingSince time.Time
 }
 
 // New returns an Engine.

@@ -243,10 +243,40 @@ func TestScheduleAcrossRestart(t *testing.T) {
 	if err := s.eng.PutJob(ctx, tick, true); err != nil {
 		t.Fatal(err)
 	}
+	skipper := shellJob("skipper", "true")
+	skipper.Schedules = []job.Schedule{everySeconds("every2", 2)}
+	skipper.Schedules[0].CatchUp = "SKIP"
+	if err := s.eng.PutJob(ctx, skipper, true); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, 30*time.Second, "three scheduled runs", func() bool { return len(history(t, s, "tick")) >= 3 })
 	s.stop()
+	down := time.Now()
 	time.Sleep(5 * time.Second) // two or three ticks fall due while it is down
 	s2 := start(t, master, dir)
+	up := time.Now()
+	waitFor(t, 30*time.Second, "the skipper to run after the restart", func() bool {
+		for _, r := range history(t, s2, "skipper") {
+			if r.Status == runs.Success && r.ScheduledAt.After(up) {
+				return true
+			}
+		}
+		return false
+	})
+	for _, r := range history(t, s2, "skipper") {
+		if r.ScheduledAt.After(down) && r.ScheduledAt.Before(up.Add(-2*time.Second)) && r.Status != runs.Skipped {
+			t.Fatalf("catchUp SKIP ran a tick that fell due while the service was down: %+v", r)
+		}
+	}
+	ranMissed := false
+	for _, r := range history(t, s2, "tick") {
+		if r.Status == runs.Success && r.ScheduledAt.After(down) && r.ScheduledAt.Before(up.Add(-time.Second)) {
+			ranMissed = true
+		}
+	}
+	if !ranMissed {
+		t.Fatal("catchUp RUN_ONCE did not run the newest missed tick")
+	}
 	before := len(history(t, s2, "tick"))
 	waitFor(t, 30*time.Second, "more runs after the restart", func() bool { return len(history(t, s2, "tick")) >= before+3 })
 	s2.stop()

@@ -483,6 +483,14 @@ func (e *Engine) driveRunsLocked(ctx context.Context, now time.Time) time.Time {
 			if err != nil {
 				continue
 			}
+			if r.StartedAt == nil && j.Run.MaxLaunchDelay > 0 {
+				limit := r.CreatedAt.Add(time.Duration(j.Run.MaxLaunchDelay) * time.Second)
+				if !now.Before(limit) {
+					e.stopLocked(r, fmt.Sprintf("not running within maxLaunchDelay=%ds of its creation", j.Run.MaxLaunchDelay))
+					continue
+				}
+				soon(limit)
+			}
 			if r.StartedAt == nil && r.ScheduledAt != nil && r.ScheduleID != "" {
 				if s, ok := j.Schedule(r.ScheduleID); ok && s.StartingDeadlineSeconds > 0 {
 					limit := r.ScheduledAt.Add(time.Duration(s.StartingDeadlineSeconds) * time.Second)

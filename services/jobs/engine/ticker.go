@@ -97,6 +97,7 @@ func (e *Engine) Serve(ctx context.Context) {
 	}
 	e.mu.Lock()
 	e.ready = true
+	e.servingSince = e.now()
 	for _, m := range e.active {
 		for _, r := range m {
 			e.resumeLocked(ctx, r)
@@ -184,7 +185,11 @@ func (e *Engine) fireLocked(ctx context.Context, tm timer, now time.Time) {
 	var fired *runs.Run
 	if d.HasRun {
 		tick := d.Run.UTC()
-		if reason := e.concurrencyBlocksLocked(j, s); reason != "" {
+		if policy == schedule.SkipMissed && tick.Before(e.servingSince) {
+			// catchUp SKIP: a tick that fell due while the service was away does not
+			// run, however recent.
+			list = append(list, e.skippedRun(j, s.ID, tick, "missed: the service was not running at its tick (catchUp SKIP)", now))
+		} else if reason := e.concurrencyBlocksLocked(j, s); reason != "" {
 			list = append(list, e.skippedRun(j, s.ID, tick, reason, now))
 		} else {
 			fired = e.newRun(j, schedule.RunID(j.ID, tick), runs.TriggerSchedule, nil, now)
