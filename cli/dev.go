@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"strata/dns"
+	"strata/dns/server"
 	"strata/kernel/agent"
 	"strata/kernel/master"
 	"strata/services/apps"
@@ -31,6 +34,7 @@ func newDevCommand() *cobra.Command {
 	af := &agentFlags{}
 	df := &devAppsFlags{}
 	jf := &devJobsFlags{}
+	nf := &devDNSFlags{}
 	var workDir string
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -44,13 +48,14 @@ restart of dev only as far as the tasks do: dev kills its tasks when it stops, a
 service starts them again. Later the DNS, package and UI services join it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDev(cmd, mf, af, df, jf, workDir)
+			return runDev(cmd, mf, af, df, jf, nf, workDir)
 		},
 	}
 	mf.register(cmd.Flags(), "master-")
 	af.register(cmd.Flags(), "agent-")
 	df.register(cmd.Flags())
 	jf.register(cmd.Flags())
+	nf.register(cmd.Flags())
 	cmd.Flags().StringVar(&workDir, "work-dir", defaultDevWorkDir(), "directory for all state (registry, sandboxes, checkpoints)")
 	return cmd
 }
@@ -81,7 +86,29 @@ func (f *devJobsFlags) register(fs *pflag.FlagSet) {
 	f.jobsFlags.register(fs, "jobs-")
 }
 
-func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, df *devAppsFlags, jf *devJobsFlags, workDir string) error {
+// devDNSFlags are the DNS server's flags in strata dev.
+type devDNSFlags struct {
+	enabled          bool
+	port, httpPort   int
+	domain, upstream string
+	ttl              int32
+}
+
+func (f *devDNSFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.enabled, "dns", true, "run the DNS server (mesos-dns names and HTTP API); --dns=false leaves it out")
+	fs.IntVar(&f.port, "dns-port", 8053, "DNS port, UDP and TCP (0: any free port)")
+	fs.IntVar(&f.httpPort, "dns-http-port", 8123, "port of the DNS server's HTTP API (0: any free port)")
+	fs.StringVar(&f.domain, "dns-domain", "mesos", "the domain the DNS server answers")
+	fs.Int32Var(&f.ttl, "dns-ttl", server.DefaultTTL, "TTL of the DNS answers, seconds")
+	fs.StringVar(&f.upstream, "dns-resolvers", "", "upstream resolvers for other zones, comma-separated (default: /etc/resolv.conf's)")
+}
+
+// dnsDevService shows the DNS service's HTTP API in the banner.
+type dnsDevService struct{ *dns.Service }
+
+func (d dnsDevService) Addr() string { return d.HTTPAddr() }
+
+func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, df *devAppsFlags, jf *devJobsFlags, nf *devDNSFlags, workDir string) error {
 	abs, err := filepath.Abs(workDir)
 	if err != nil {
 		return err
@@ -129,6 +156,7 @@ func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, df *devAppsFlag
 	// waits for both.
 	appsLine := startDevApps(runCtx, &wg, df, mf.ip, masterAddr, abs, logger)
 	jobsLine := startDevJobs(runCtx, &wg, jf, mf.ip, masterAddr, abs, logger)
+	dnsLine := startDevDNS(runCtx, &wg, nf, mf.ip, masterAddr, logger)
 
 	acfg, err := af.config(filepath.Join(abs, "agent"), masterAddr, logger)
 	if err != nil {
@@ -161,7 +189,7 @@ func runDev(cmd *cobra.Command, mf *masterFlags, af *agentFlags, df *devAppsFlag
 	}()
 	select {
 	case <-a.Ready():
-		printDevBanner(cmd, masterAddr, a.Addr(), <-appsLine, <-jobsLine, abs, acfg.SecretsDir)
+		printDevBanner(cmd, masterAddr, a.Addr(), <-appsLine, <-jobsLine, <-dnsLine, abs, acfg.SecretsDir)
 	case err := <-errs:
 		cancel()
 		wg.Wait()
@@ -241,7 +269,38 @@ func startDevJobs(ctx context.Context, wg *sync.WaitGroup, jf *devJobsFlags, ip,
 		})
 }
 
-func printDevBanner(cmd *cobra.Command, masterAddr, agentAddr, appsLine, jobsLine, workDir, secretsDir string) {
+func startDevDNS(ctx context.Context, wg *sync.WaitGroup, nf *devDNSFlags, ip, masterAddr string, logger *slog.Logger) <-chan string {
+	cfg := server.DefaultConfig()
+	cfg.Masters = []string{masterAddr}
+	cfg.Listener, cfg.HTTPListener = ip, ip
+	cfg.Port, cfg.HTTPPort = nf.port, nf.httpPort
+	cfg.Domain, cfg.TTL = nf.domain, nf.ttl
+	cfg.SOAMname, cfg.SOARname = "ns1."+nf.domain+".", "root.ns1."+nf.domain+"."
+	cfg.Resolvers = systemResolvers()
+	if nf.upstream != "" {
+		cfg.Resolvers = splitMasters(nf.upstream)
+	}
+	var svc *dns.Service
+	line := startDevService(ctx, wg, logger, "dns", "", "dns-port", nf.enabled, func() (devService, error) {
+		s, err := dns.New(cfg, logger)
+		svc = s
+		if err != nil {
+			return nil, err
+		}
+		return dnsDevService{s}, nil
+	})
+	out := make(chan string, 1)
+	go func() {
+		l := <-line
+		if svc != nil && strings.HasPrefix(l, "dns      http://") {
+			l += "mesos-dns API; DNS on " + svc.DNSAddr() + " (UDP and TCP)"
+		}
+		out <- l
+	}()
+	return out
+}
+
+func printDevBanner(cmd *cobra.Command, masterAddr, agentAddr, appsLine, jobsLine, dnsLine, workDir, secretsDir string) {
 	w := cmd.OutOrStdout()
 	appsHint := ""
 	if strings.HasPrefix(appsLine, "apps     http://") {
@@ -258,6 +317,12 @@ func printDevBanner(cmd *cobra.Command, masterAddr, agentAddr, appsLine, jobsLin
   curl -s -X POST %[1]s/v1/jobs/hello/runs; sleep 3; curl -s '%[1]s/v1/jobs/hello?embed=history'
 `, url)
 	}
+	dnsHint := ""
+	if i := strings.Index(dnsLine, "DNS on "); i >= 0 {
+		host, port, _ := net.SplitHostPort(strings.Fields(dnsLine[i+len("DNS on "):])[0])
+		dnsHint = fmt.Sprintf("  dig @%s -p %s leader.mesos    # an app's tasks: dig @%s -p %s +short SRV _hello._tcp.marathon.mesos\n",
+			host, port, host, port)
+	}
 	fmt.Fprintf(w, `
 Strata is running on this machine (Ctrl-C stops it and every task).
 
@@ -267,6 +332,7 @@ Strata is running on this machine (Ctrl-C stops it and every task).
   agent    http://%[2]s/state
   %[5]s
   %[8]s
+  %[10]s
   state    %[3]s
   secrets  %[7]s   (an app's secret with source /db/password is the file db/password here)
 
@@ -274,7 +340,7 @@ Try it:
   %[4]s execute --master %[1]s --name hello --command 'echo hello from Strata; sleep 2'
   curl -s http://%[1]s/master/state-summary
 %[6]s
-%[9]s`, masterAddr, agentAddr, workDir, selfName(), appsLine, appsHint, secretsDir, jobsLine, jobsHint)
+%[9]s%[11]s`, masterAddr, agentAddr, workDir, selfName(), appsLine, appsHint, secretsDir, jobsLine, jobsHint, dnsLine, dnsHint)
 }
 
 // selfName is how the user invoked this binary, for copy-paste hints.

@@ -57,6 +57,7 @@ Run the apps service (Marathon /v2 API):  strata apps --master HOST:PORT`,
 		newDevCommand(),
 		newAppsCommand(),
 		newJobsCommand(),
+		newDNSCommand(),
 		newExecuteCommand(),
 		newContainerInitCommand(),
 	)

@@ -10,6 +10,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 # a node that came from elsewhere (e.g. a vendor package that bundles npm) is used as it is.
 # podman runs OCI containers (kernel/containerizer/podman) with the runc runtime: crun, podman's
 # other choice, fails on hosts with hybrid cgroups. wrk loads HTTP APIs in the benchmarks (make bench).
+# dig (bind9-dnsutils) queries the DNS server in its tests; dnsperf loads it in the benchmarks.
 declare -A need=(
 	[procps]=ps
 	[curl]=curl
@@ -18,6 +19,8 @@ declare -A need=(
 	[podman]=podman
 	[runc]=runc
 	[wrk]=wrk
+	[bind9-dnsutils]=dig
+	[dnsperf]=dnsperf
 )
 # Packages checked by name: the podman tests build their image from a static busybox, and the
 # plain busybox package installs a dynamically linked one at the same path.

@@ -181,8 +181,10 @@ func (s *Service) Run(ctx context.Context) error {
 	advertised := s.advertise(ln)
 
 	var mgr *deploy.Manager
+	advertisedHost, _, _ := net.SplitHostPort(advertised)
 	fw, err := framework.New(framework.Config{
 		Masters:           s.cfg.Masters,
+		Hostname:          advertisedHost, // mesos-dns names the framework (marathon.mesos) after it
 		Store:             st,
 		Events:            evlog,
 		Name:              s.cfg.FrameworkName,

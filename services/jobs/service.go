@@ -131,8 +131,10 @@ func (s *Service) Run(ctx context.Context) error {
 	advertised := s.advertise(ln)
 
 	obs := &observer{}
+	advertisedHost, _, _ := net.SplitHostPort(advertised)
 	l, err := launcher.New(launcher.Config{
 		Masters: s.cfg.Masters, IDs: st, Observer: obs, Name: s.cfg.FrameworkName, User: s.cfg.User,
+		Hostname: advertisedHost, // mesos-dns names the framework (metronome.mesos) after it
 		WebUIURL: "http://" + advertised, FailoverTimeout: s.cfg.FailoverTimeout,
 		ReconcileInterval: s.cfg.ReconcileInterval, Logger: s.cfg.Logger, Registerer: reg,
 	})
