@@ -266,27 +266,9 @@ func (v *view) carriedTasks() int {
 	return n
 }
 
-// mergeStatus returns statuses with st in place of the older status of the same state (as
-// records.Set.UpdateTaskStatus does), or appended, keeping at most maxStatuses (the newest).
-// The result is a new slice: the old one may be shared with the Set.
+// mergeStatus is records.MergeStatus keeping at most maxStatuses (the newest).
 func mergeStatus(statuses []records.Status, st records.Status) []records.Status {
-	out := make([]records.Status, 0, min(len(statuses)+1, maxStatuses))
-	replaced := false
-	for _, old := range statuses {
-		if old.State == st.State && !replaced {
-			replaced = true
-			if old.Timestamp > st.Timestamp {
-				out = append(out, old)
-			} else {
-				out = append(out, st)
-			}
-			continue
-		}
-		out = append(out, old)
-	}
-	if !replaced {
-		out = append(out, st)
-	}
+	out := records.MergeStatus(statuses, st)
 	if len(out) > maxStatuses {
 		out = out[len(out)-maxStatuses:]
 	}

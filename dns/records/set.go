@@ -240,7 +240,7 @@ func (s *Set) UpdateTaskStatus(frameworkID, taskID string, st Status) bool {
 		known = true
 		t := te.t
 		t.State = st.State
-		t.Statuses = mergeStatus(t.Statuses, st)
+		t.Statuses = MergeStatus(t.Statuses, st)
 		x.upsertTask(&s.gen, t)
 	})
 	return known
@@ -278,9 +278,9 @@ func (s *Set) SetNameserver(ips []netip.Addr) {
 	s.write(func(x *txn) { x.setNameserver(&s.gen, ips) })
 }
 
-// mergeStatus returns statuses with st in place of the status of the same state, unless that
-// one is newer. The result is a new slice.
-func mergeStatus(statuses []Status, st Status) []Status {
+// MergeStatus returns statuses with st in place of the status of the same state, unless that
+// one is newer, or with st appended. The result is a new slice: the old one may be shared.
+func MergeStatus(statuses []Status, st Status) []Status {
 	out := make([]Status, 0, len(statuses)+1)
 	replaced := false
 	for _, old := range statuses {

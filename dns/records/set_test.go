@@ -277,7 +277,7 @@ func TestRandomOperations(t *testing.T) {
 			}
 			if s.UpdateTaskStatus(k.fw, k.id, st) {
 				tk := tasks[k]
-				tk.State, tk.Statuses = st.State, mergeStatus(tk.Statuses, st)
+				tk.State, tk.Statuses = st.State, MergeStatus(tk.Statuses, st)
 				if IsTerminal(st.State) {
 					delete(tasks, k)
 				} else {
