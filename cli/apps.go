@@ -71,10 +71,40 @@ func splitMasters(s string) []string {
 	return out
 }
 
+// serviceFlags are the flags every framework service command has: its masters, where its API
+// listens and where its state lives.
+type serviceFlags struct {
+	master, workDir, ip string
+	port                int
+}
+
+func (f *serviceFlags) register(fs *pflag.FlagSet, port int, portHelp, workDir, workDirHelp string) {
+	fs.StringVar(&f.master, "master", "", "master(s) to subscribe to: host:port, or a comma-separated list")
+	fs.StringVar(&f.ip, "ip", "", "address the API listens on (default: all)")
+	fs.IntVar(&f.port, "port", port, portHelp)
+	fs.StringVar(&f.workDir, "work-dir", workDir, workDirHelp)
+}
+
+// resolve checks the masters and creates the work dir; it returns the masters, the address to
+// listen on and the work dir's absolute path.
+func (f *serviceFlags) resolve() (masters []string, listen, workDir string, err error) {
+	masters = splitMasters(f.master)
+	if len(masters) == 0 {
+		return nil, "", "", fmt.Errorf("--master is required (host:port of the master, or a comma-separated list)")
+	}
+	workDir, err = filepath.Abs(f.workDir)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return nil, "", "", fmt.Errorf("create work dir: %w", err)
+	}
+	return masters, fmt.Sprintf("%s:%d", f.ip, f.port), workDir, nil
+}
+
 func newAppsCommand() *cobra.Command {
 	f := &appsFlags{}
-	var masterAddr, workDir, ip string
-	var port int
+	sf := &serviceFlags{}
 	cmd := &cobra.Command{
 		Use:   "apps",
 		Short: "Run the apps service: long-running apps with Marathon's /v2 API",
@@ -93,30 +123,21 @@ Deploy an app:
     -d '{"id":"/hello","cmd":"python3 -m http.server $PORT0","instances":2,"cpus":0.1,"mem":64}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			masters := splitMasters(masterAddr)
-			if len(masters) == 0 {
-				return fmt.Errorf("--master is required (host:port of the master, or a comma-separated list)")
-			}
-			abs, err := filepath.Abs(workDir)
+			masters, listen, workDir, err := sf.resolve()
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(abs, 0o755); err != nil {
-				return fmt.Errorf("create work dir: %w", err)
-			}
-			svc, err := apps.New(f.config(masters, fmt.Sprintf("%s:%d", ip, port), abs, slog.Default()))
+			svc, err := apps.New(f.config(masters, listen, workDir, slog.Default()))
 			if err != nil {
 				return err
 			}
 			return serveUntilSignal(cmd.ErrOrStderr(), svc.Ready(), func() string {
-				return fmt.Sprintf("strata apps serving the Marathon API on http://%s, master %s", svc.Addr(), masterAddr)
+				return fmt.Sprintf("strata apps serving the Marathon API on http://%s, master %s", svc.Addr(), sf.master)
 			}, svc.Run)
 		},
 	}
 	f.register(cmd.Flags(), "")
-	cmd.Flags().StringVar(&masterAddr, "master", "", "master(s) to subscribe to: host:port, or a comma-separated list")
-	cmd.Flags().StringVar(&ip, "ip", "", "address the API listens on (default: all)")
-	cmd.Flags().IntVar(&port, "port", 8080, "port of the Marathon API (Marathon's default 8080)")
-	cmd.Flags().StringVar(&workDir, "work-dir", "/var/lib/strata/apps", "directory for the apps service's state (SQLite)")
+	sf.register(cmd.Flags(), 8080, "port of the Marathon API (Marathon's default 8080)",
+		"/var/lib/strata/apps", "directory for the apps service's state (SQLite)")
 	return cmd
 }

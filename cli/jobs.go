@@ -3,8 +3,6 @@ package cli
 import (
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -47,8 +45,7 @@ func (f *jobsFlags) config(masters []string, listen, workDir string, logger *slo
 
 func newJobsCommand() *cobra.Command {
 	f := &jobsFlags{}
-	var masterAddr, workDir, ip string
-	var port int
+	sf := &serviceFlags{}
 	cmd := &cobra.Command{
 		Use:   "jobs",
 		Short: "Run the jobs service: jobs run once or on schedules, with Metronome's and Chronos' APIs",
@@ -70,30 +67,21 @@ Create a job and run it:
   curl -X POST http://127.0.0.1:9000/v1/jobs/hello/runs`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			masters := splitMasters(masterAddr)
-			if len(masters) == 0 {
-				return fmt.Errorf("--master is required (host:port of the master, or a comma-separated list)")
-			}
-			abs, err := filepath.Abs(workDir)
+			masters, listen, workDir, err := sf.resolve()
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(abs, 0o755); err != nil {
-				return fmt.Errorf("create work dir: %w", err)
-			}
-			svc, err := jobs.New(f.config(masters, fmt.Sprintf("%s:%d", ip, port), abs, slog.Default()))
+			svc, err := jobs.New(f.config(masters, listen, workDir, slog.Default()))
 			if err != nil {
 				return err
 			}
 			return serveUntilSignal(cmd.ErrOrStderr(), svc.Ready(), func() string {
-				return fmt.Sprintf("strata jobs serving the Metronome and Chronos APIs on http://%s, master %s", svc.Addr(), masterAddr)
+				return fmt.Sprintf("strata jobs serving the Metronome and Chronos APIs on http://%s, master %s", svc.Addr(), sf.master)
 			}, svc.Run)
 		},
 	}
 	f.register(cmd.Flags(), "")
-	cmd.Flags().StringVar(&masterAddr, "master", "", "master(s) to subscribe to: host:port, or a comma-separated list")
-	cmd.Flags().StringVar(&ip, "ip", "", "address the API listens on (default: all)")
-	cmd.Flags().IntVar(&port, "port", 9000, "port of the Metronome and Chronos APIs (Metronome's default 9000)")
-	cmd.Flags().StringVar(&workDir, "work-dir", "/var/lib/strata/jobs", "directory for the jobs service's state (SQLite)")
+	sf.register(cmd.Flags(), 9000, "port of the Metronome and Chronos APIs (Metronome's default 9000)",
+		"/var/lib/strata/jobs", "directory for the jobs service's state (SQLite)")
 	return cmd
 }
