@@ -19,14 +19,7 @@ import (
 var strataBin string
 
 func TestMain(m *testing.M) {
-	bin, cleanup, err := stratabin.Resolve()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	strataBin = bin
-	code := m.Run()
-	cleanup()
+	code := stratabin.Main(m, &strataBin)
 	if staticDir != "" {
 		os.RemoveAll(staticDir)
 	}
