@@ -26,6 +26,19 @@ type Store struct {
 // OpenSQLite opens (creating if needed) the SQLite database at path and migrates it. Writes are
 // synchronous (WAL with synchronous=FULL) so that a 2xx given after a write survives a crash.
 func OpenSQLite(path string) (*Store, error) {
+	db, err := OpenSQLiteDB(path)
+	if err != nil {
+		return nil, err
+	}
+	return open(db)
+}
+
+// OpenSQLiteDB opens (creating it and its directory if needed) the SQLite database at path the
+// way every Strata store uses SQLite: WAL with synchronous=FULL, so that a write acknowledged is
+// one that survives a crash, a 10 s busy timeout, and one connection (SQLite has one writer;
+// one connection avoids lock contention inside the process). The apps and jobs services' stores
+// open theirs with it too.
+func OpenSQLiteDB(path string) (*gorm.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("store: create dir: %w", err)
 	}
@@ -38,9 +51,8 @@ func OpenSQLite(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	// SQLite allows one writer; one connection avoids lock contention inside the process.
 	sqlDB.SetMaxOpenConns(1)
-	return open(db)
+	return db, nil
 }
 
 func open(db *gorm.DB) (*Store, error) {

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/logger"
+
+	kstore "strata/kernel/store"
 
 	"strata/services/apps/app"
 )
@@ -31,20 +29,10 @@ type Store struct {
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and migrates it.
 func OpenSQLite(path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("apps store: create dir: %w", err)
-	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)"
-	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		return nil, fmt.Errorf("apps store: open %s: %w", path, err)
-	}
-	sqlDB, err := db.DB()
+	db, err := kstore.OpenSQLiteDB(path)
 	if err != nil {
 		return nil, fmt.Errorf("apps store: %w", err)
 	}
-	// SQLite has one writer; one connection avoids lock contention within the process.
-	sqlDB.SetMaxOpenConns(1)
 	return Open(db)
 }
 

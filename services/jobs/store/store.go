@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/logger"
+
+	kstore "strata/kernel/store"
 
 	"strata/services/jobs/runs"
 )
@@ -60,19 +58,10 @@ type Store struct{ db *gorm.DB }
 
 // OpenSQLite opens (creating) the SQLite database at path.
 func OpenSQLite(path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("jobs store: create dir: %w", err)
-	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)"
-	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		return nil, fmt.Errorf("jobs store: open %s: %w", path, err)
-	}
-	sqlDB, err := db.DB()
+	db, err := kstore.OpenSQLiteDB(path)
 	if err != nil {
 		return nil, fmt.Errorf("jobs store: %w", err)
 	}
-	sqlDB.SetMaxOpenConns(1)
 	return Open(db)
 }
 
