@@ -48,21 +48,7 @@ func Start(t testing.TB, o Options) string {
 		o.Logger = QuietLogger()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m, err := master.New(master.Config{IP: "127.0.0.1", WorkDir: t.TempDir(), Logger: o.Logger}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	masterDone := make(chan struct{})
-	go func() {
-		defer close(masterDone)
-		_ = m.ServeListener(ctx, ln, ready)
-	}()
-	addr := <-ready
+	addr, masterDone := startMaster(ctx, t, o.Logger)
 	a, err := agent.New(agent.Config{
 		WorkDir: t.TempDir(), IP: "127.0.0.1", Hostname: "127.0.0.1", Port: 0, Master: addr,
 		Resources: o.Resources, Executable: o.Executable, StandbyExecutors: 2, KillTasksOnExit: true,
@@ -108,4 +94,25 @@ func registered(addr string) bool {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return strings.Contains(string(b), `"active":true`)
+}
+
+// startMaster runs a master on a free loopback port until ctx ends and returns its address
+// and a channel closed once it has stopped.
+func startMaster(ctx context.Context, t testing.TB, logger *slog.Logger) (string, <-chan struct{}) {
+	t.Helper()
+	m, err := master.New(master.Config{IP: "127.0.0.1", WorkDir: t.TempDir(), Logger: logger}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = m.ServeListener(ctx, ln, ready)
+	}()
+	return <-ready, done
 }

@@ -3,14 +3,12 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
 	"strata/kernel/agent/simagent"
-	"strata/kernel/master"
 	"strata/kernel/mesos/mesospb"
 )
 
@@ -21,18 +19,7 @@ import (
 func StartSimulated(t testing.TB, n int) (string, []*simagent.Agent) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	m, err := master.New(master.Config{IP: "127.0.0.1", WorkDir: t.TempDir(), Logger: QuietLogger()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = m.ServeListener(ctx, ln, ready) }()
-	addr := <-ready
+	addr, done := startMaster(ctx, t, QuietLogger())
 	t.Cleanup(func() { cancel(); <-done })
 	scalar := func(name string, v float64) *mesospb.Resource {
 		return &mesospb.Resource{Name: proto.String(name), Type: mesospb.Value_SCALAR.Enum(),
