@@ -2,7 +2,6 @@ package framework
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -47,58 +46,39 @@ func (f *Framework) frameworkInfo(id string) *mesospb.FrameworkInfo {
 func (f *Framework) Run(ctx context.Context) error {
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	loopDone := make(chan struct{})
+	started := false
 	defer func() {
 		stopLoop()
-		<-loopDone
+		if started {
+			<-loopDone
+		}
 	}()
-	started := false
-	fail := func(err error) error {
-		if !started {
-			close(loopDone)
-		}
-		return err
-	}
-	for {
-		id, err := f.cfg.Store.FrameworkID(ctx)
-		if err != nil {
-			return fail(err)
-		}
-		f.mu.Lock()
-		f.frameworkID = id
-		f.mu.Unlock()
-		client, err := scheduler.New(scheduler.Config{
+	configFor := func(id string) scheduler.Config {
+		return scheduler.Config{
 			Masters:         f.cfg.Masters,
 			FrameworkInfo:   f.frameworkInfo(id),
 			SuppressedRoles: []string{f.cfg.Role}, // nothing is offered until we ask (REVIVE)
 			AutoAcknowledge: true,
 			Logger:          f.cfg.Logger,
-		})
-		if err != nil {
-			return fail(fmt.Errorf("framework: %w", err))
 		}
-		f.clientPtr.Store(client)
-		if !started {
+	}
+	onClient := func(c *scheduler.Client, id string) {
+		f.mu.Lock()
+		f.frameworkID = id
+		f.mu.Unlock()
+		f.clientPtr.Store(c)
+		if !started { // the loop calls through the client: it starts with the first
 			started = true
 			go func() {
 				defer close(loopDone)
 				f.loop(loopCtx)
 			}()
 		}
-		err = client.Run(ctx, &handler{f: f})
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case errors.Is(err, scheduler.ErrFrameworkRemoved):
-			f.log.Error("the master removed the framework; registering anew", "framework_id", id, "err", err)
-			if err := f.cfg.Store.SetFrameworkID(ctx, ""); err != nil {
-				return err
-			}
-			continue
-		case err != nil:
-			return fmt.Errorf("framework: %w", err)
-		}
-		return nil
 	}
+	if err := scheduler.RunWithStoredID(ctx, f.cfg.Store, configFor, onClient, &handler{f: f}); err != nil {
+		return fmt.Errorf("framework: %w", err)
+	}
+	return nil
 }
 
 // handler receives the scheduler events.

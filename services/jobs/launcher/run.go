@@ -2,7 +2,6 @@ package launcher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -49,40 +48,25 @@ func (l *Launcher) Run(ctx context.Context) error {
 		stopLoop()
 		<-loopDone
 	}()
-	for {
-		id, err := l.cfg.IDs.FrameworkID(ctx)
-		if err != nil {
-			return fmt.Errorf("launcher: %w", err)
-		}
-		l.mu.Lock()
-		l.frameworkID = id
-		l.mu.Unlock()
-		client, err := scheduler.New(scheduler.Config{
+	configFor := func(id string) scheduler.Config {
+		return scheduler.Config{
 			Masters:         l.cfg.Masters,
 			FrameworkInfo:   l.frameworkInfo(id),
 			SuppressedRoles: []string{l.cfg.Role},
 			AutoAcknowledge: true,
 			Logger:          l.cfg.Logger,
-		})
-		if err != nil {
-			return fmt.Errorf("launcher: %w", err)
 		}
-		l.clientPtr.Store(client)
-		err = client.Run(ctx, &handler{l: l})
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case errors.Is(err, scheduler.ErrFrameworkRemoved):
-			l.log.Error("the master removed the framework; registering anew", "framework_id", id, "err", err)
-			if err := l.cfg.IDs.SetFrameworkID(ctx, ""); err != nil {
-				return fmt.Errorf("launcher: %w", err)
-			}
-			continue
-		case err != nil:
-			return fmt.Errorf("launcher: %w", err)
-		}
-		return nil
 	}
+	onClient := func(c *scheduler.Client, id string) {
+		l.mu.Lock()
+		l.frameworkID = id
+		l.mu.Unlock()
+		l.clientPtr.Store(c)
+	}
+	if err := scheduler.RunWithStoredID(ctx, l.cfg.IDs, configFor, onClient, &handler{l: l}); err != nil {
+		return fmt.Errorf("launcher: %w", err)
+	}
+	return nil
 }
 
 type handler struct {
