@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"strata/kernel/version"
+	"strata/services/advertise"
 	"strata/services/apps/api"
 	"strata/services/apps/app"
 	"strata/services/apps/deploy"
@@ -121,20 +122,6 @@ func (s *Service) Addr() string {
 	return s.addr
 }
 
-// advertise is the host:port the service names as the leader.
-func (s *Service) advertise(ln net.Listener) string {
-	if s.cfg.Advertise != "" {
-		return s.cfg.Advertise
-	}
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	if h, _, err := net.SplitHostPort(s.cfg.Listen); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
-		host = h
-	} else if name, err := os.Hostname(); err == nil {
-		host = name
-	}
-	return net.JoinHostPort(host, port)
-}
-
 // Run loads the state, serves the API, subscribes to the master and drives deployments until
 // ctx ends. A restart loses nothing and kills nothing: instances and deployments come from the
 // store, and the framework reconciles with the master before it launches or kills.
@@ -178,7 +165,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("apps: listen: %w", err)
 	}
 	defer ln.Close()
-	advertised := s.advertise(ln)
+	advertised := advertise.Address(s.cfg.Advertise, s.cfg.Listen, ln)
 
 	var mgr *deploy.Manager
 	advertisedHost, _, _ := net.SplitHostPort(advertised)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"strata/services/advertise"
 	"strata/services/jobs/api"
 	"strata/services/jobs/engine"
 	"strata/services/jobs/launcher"
@@ -85,19 +86,6 @@ func (s *Service) Addr() string {
 	return s.addr
 }
 
-func (s *Service) advertise(ln net.Listener) string {
-	if s.cfg.Advertise != "" {
-		return s.cfg.Advertise
-	}
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	if h, _, err := net.SplitHostPort(s.cfg.Listen); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
-		host = h
-	} else if name, err := os.Hostname(); err == nil {
-		host = name
-	}
-	return net.JoinHostPort(host, port)
-}
-
 // observer hands the launcher's reports to the engine, which exists only
 // after the launcher.
 type observer struct{ eng *engine.Engine }
@@ -128,7 +116,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("jobs: listen: %w", err)
 	}
 	defer ln.Close()
-	advertised := s.advertise(ln)
+	advertised := advertise.Address(s.cfg.Advertise, s.cfg.Listen, ln)
 
 	obs := &observer{}
 	advertisedHost, _, _ := net.SplitHostPort(advertised)
