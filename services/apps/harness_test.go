@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"strata/kernel/e2e/cluster"
+	"strata/kernel/e2e/procs"
 	"strata/kernel/e2e/stratabin"
 	"strata/services/apps"
 )
@@ -135,14 +136,7 @@ func call(t *testing.T, method, url, body string) (int, string) {
 
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", within, what)
+	procs.Eventually(t, within, what, cond)
 }
 
 // appState is what clients read from GET /v2/apps/{id}.
