@@ -66,6 +66,8 @@ type Engine struct {
 	mu     sync.Mutex
 	jobs   map[string]*job.Job
 	active map[string]map[string]*runs.Run // job id → run id → run
+	// specs holds the decoded job definition of each active run (runJobLocked).
+	specs  map[runKey]*job.Job
 	ticks  map[store.TickKey]time.Time
 	timers *timerHeap
 	// manual counts runs started by hand per second, for their ids.
@@ -99,6 +101,7 @@ func New(cfg Config) (*Engine, error) {
 		log:    cfg.Logger.With("component", "jobs-engine"),
 		jobs:   map[string]*job.Job{},
 		active: map[string]map[string]*runs.Run{},
+		specs:  map[runKey]*job.Job{},
 		ticks:  map[store.TickKey]time.Time{},
 		timers: &timerHeap{},
 		manual: map[string]int{},
@@ -165,7 +168,11 @@ func (e *Engine) addActiveLocked(r *runs.Run) {
 	m[r.ID] = r
 }
 
+// runKey names a run.
+type runKey struct{ jobID, runID string }
+
 func (e *Engine) removeActiveLocked(r *runs.Run) {
+	delete(e.specs, runKey{r.JobID, r.ID})
 	if m := e.active[r.JobID]; m != nil {
 		delete(m, r.ID)
 		if len(m) == 0 {
@@ -323,6 +330,9 @@ func (e *Engine) DeleteJob(ctx context.Context, id string, stopRuns bool) error 
 		return fmt.Errorf("engine: %w", err)
 	}
 	delete(e.jobs, id)
+	for _, r := range e.active[id] {
+		delete(e.specs, runKey{r.JobID, r.ID})
+	}
 	delete(e.active, id)
 	for k := range e.ticks {
 		if k.JobID == id {

@@ -49,12 +49,27 @@ func runJob(r *runs.Run) (*job.Job, error) {
 	return &j, nil
 }
 
+// runJobLocked is runJob, decoded once per active run: the step loop consults it on every
+// pass for every active run.
+func (e *Engine) runJobLocked(r *runs.Run) (*job.Job, error) {
+	k := runKey{r.JobID, r.ID}
+	if j := e.specs[k]; j != nil {
+		return j, nil
+	}
+	j, err := runJob(r)
+	if err != nil {
+		return nil, err
+	}
+	e.specs[k] = j
+	return j, nil
+}
+
 // launchLocked queues the run's next attempt.
 func (e *Engine) launchLocked(r *runs.Run) {
 	if !e.ready {
 		return // Serve launches what is active once reconciled
 	}
-	j, err := runJob(r)
+	j, err := e.runJobLocked(r)
 	if err != nil {
 		e.failLocked(context.Background(), r, err.Error())
 		return
@@ -307,7 +322,7 @@ func (e *Engine) Update(ctx context.Context, u launcher.Update) error {
 // mayRetryLocked says whether a failed attempt is followed by another:
 // Chronos' retries, or Metronome's ON_FAILURE within activeDeadlineSeconds.
 func (e *Engine) mayRetryLocked(r *runs.Run, now time.Time) bool {
-	j, err := runJob(r)
+	j, err := e.runJobLocked(r)
 	if err != nil {
 		return false
 	}
@@ -479,7 +494,7 @@ func (e *Engine) driveRunsLocked(ctx context.Context, now time.Time) time.Time {
 				}
 				continue
 			}
-			j, err := runJob(r)
+			j, err := e.runJobLocked(r)
 			if err != nil {
 				continue
 			}
