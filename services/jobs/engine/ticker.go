@@ -171,7 +171,7 @@ func (e *Engine) fireLocked(ctx context.Context, tm timer, now time.Time) {
 	deadline := time.Duration(s.StartingDeadlineSeconds) * time.Second
 	d := schedule.Due(spec, e.ticks[k], now, deadline, policy, maxSkipsPerWake)
 	if d.Handled.IsZero() {
-		e.rearmLocked(tm, spec, d)
+		e.rearmLocked(tm, d)
 		return
 	}
 	var list []*runs.Run
@@ -204,7 +204,7 @@ func (e *Engine) fireLocked(ctx context.Context, tm timer, now time.Time) {
 		// The tick was handled before (by an earlier process): move on.
 		e.log.Info("tick already handled", "job", j.ID, "schedule", s.ID, "tick", handled)
 		e.ticks[k] = handled
-		e.rearmLocked(tm, spec, d)
+		e.rearmLocked(tm, d)
 		return
 	case err != nil:
 		e.log.Error("recording a tick; retrying", "job", j.ID, "schedule", s.ID, "err", err)
@@ -230,10 +230,10 @@ func (e *Engine) fireLocked(ctx context.Context, tm timer, now time.Time) {
 		e.launchLocked(fired)
 		e.log.Info("tick fired", "job", j.ID, "schedule", s.ID, "run", fired.ID, "tick", fired.ScheduledAt)
 	}
-	e.rearmLocked(tm, spec, d)
+	e.rearmLocked(tm, d)
 }
 
-func (e *Engine) rearmLocked(tm timer, spec schedule.Spec, d schedule.Decision) {
+func (e *Engine) rearmLocked(tm timer, d schedule.Decision) {
 	if d.HasNext {
 		heap.Push(e.timers, timer{at: d.Next, jobID: tm.jobID, sID: tm.sID, gen: tm.gen})
 	}

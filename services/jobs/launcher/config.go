@@ -9,13 +9,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-// IDStore keeps the framework id across restarts.
-type IDStore interface {
-	FrameworkID(ctx context.Context) (string, error)
-	SetFrameworkID(ctx context.Context, id string) error
-}
+	"strata/kernel/scheduler"
+)
 
 // Observer is the service's side: it persists what the launcher tells it.
 // Both calls are made without the launcher's lock held.
@@ -46,7 +42,7 @@ const (
 // Config configures a Launcher. Masters, IDs and Observer are required.
 type Config struct {
 	Masters  []string
-	IDs      IDStore
+	IDs      scheduler.IDStore
 	Observer Observer
 	// Name is the framework's name: "metronome" by default, so that DNS
 	// names match DC/OS.
