@@ -309,3 +309,62 @@ func TestScheduleAcrossRestart(t *testing.T) {
 	}
 	t.Logf("%d ticks, %d recorded skipped (RUN_ONCE: only the newest missed tick runs)", len(ticks), skipped)
 }
+
+// concurrencyPolicy FORBID records a tick skipped while a run is active; REPLACE stops the
+// active run for the new one; a run that cannot be placed fails when its job's maxLaunchDelay
+// passes, and a scheduled one when its starting deadline does.
+func TestConcurrencyPoliciesAndLaunchDeadlines(t *testing.T) {
+	master := cluster.Start(t, cluster.Options{Executable: strataBin})
+	s := start(t, master, t.TempDir())
+	ctx := context.Background()
+	put := func(j *job.Job) {
+		t.Helper()
+		if err := s.eng.PutJob(ctx, j, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forbid := shellJob("forbid", "sleep 600")
+	forbid.Schedules = []job.Schedule{everySeconds("every2", 2)}
+	forbid.Schedules[0].ConcurrencyPolicy = "FORBID"
+	put(forbid)
+	replace := shellJob("replace", "sleep 600")
+	replace.Schedules = []job.Schedule{everySeconds("every2", 2)}
+	replace.Schedules[0].ConcurrencyPolicy = "REPLACE"
+	put(replace)
+	huge := shellJob("huge", "true")
+	huge.Run.Cpus = 1000 // no agent offers that much
+	huge.Run.MaxLaunchDelay = 1
+	put(huge)
+	late := shellJob("late", "true")
+	late.Run.Cpus = 1000
+	late.Schedules = []job.Schedule{everySeconds("every2", 2)}
+	late.Schedules[0].StartingDeadlineSeconds = 1
+	put(late)
+	if _, err := s.eng.StartRun(ctx, "huge", runs.TriggerManual, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	has := func(jobID string, status runs.Status, reason string) bool {
+		for _, r := range history(t, s, jobID) {
+			if r.Status == status && strings.Contains(r.Reason, reason) {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, 30*time.Second, "a FORBID tick skipped", func() bool {
+		return has("forbid", runs.Skipped, "is still active (concurrencyPolicy FORBID)")
+	})
+	if n := len(s.eng.ActiveRuns("forbid")); n != 1 {
+		t.Fatalf("FORBID: %d active runs, want 1", n)
+	}
+	waitFor(t, 30*time.Second, "a REPLACE run stopped", func() bool {
+		return has("replace", runs.Failed, "(concurrencyPolicy REPLACE)")
+	})
+	waitFor(t, 30*time.Second, "the unplaceable run to fail", func() bool {
+		return has("huge", runs.Failed, "not running within maxLaunchDelay=1s")
+	})
+	waitFor(t, 30*time.Second, "the late tick to fail", func() bool {
+		return has("late", runs.Failed, "not launched within startingDeadlineSeconds=1")
+	})
+}
