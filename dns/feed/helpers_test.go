@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 
 // strataBin resolves the strata binary on first use, so that the unit tests and the fuzz
 // target do not build it.
-func strataBin(t *testing.T) string {
+func strataBin(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: starts a master, an agent and tasks")
@@ -58,7 +58,7 @@ func strataBin(t *testing.T) string {
 }
 
 // waitFor polls cond until it holds or within passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -75,13 +75,13 @@ type testFeed struct {
 	*Feed
 	set  *records.Set
 	reg  *prometheus.Registry
-	t    *testing.T
+	t    testing.TB
 	stop func()
 }
 
 // startFeed creates a feed on a fresh Set and registry (cfg.Set and cfg.Registerer are
 // overwritten) and runs it until the test ends.
-func startFeed(t *testing.T, cfg Config) *testFeed {
+func startFeed(t testing.TB, cfg Config) *testFeed {
 	t.Helper()
 	set, err := records.New(records.Config{})
 	if err != nil {
@@ -166,7 +166,7 @@ type testMaster struct {
 }
 
 // startMaster serves a master with the given work dir on ln, advertising ln's IP.
-func startMaster(t *testing.T, dir string, ln net.Listener, leadership master.Leadership) *testMaster {
+func startMaster(t testing.TB, dir string, ln net.Listener, leadership master.Leadership) *testMaster {
 	t.Helper()
 	ip, _, _ := net.SplitHostPort(ln.Addr().String())
 	m, err := master.New(master.Config{IP: ip, WorkDir: dir, HeartbeatInterval: 300 * time.Millisecond,
@@ -198,7 +198,7 @@ func startMaster(t *testing.T, dir string, ln net.Listener, leadership master.Le
 	return tm
 }
 
-func listen(t *testing.T, addr string) net.Listener {
+func listen(t testing.TB, addr string) net.Listener {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -215,7 +215,7 @@ func listen(t *testing.T, addr string) net.Listener {
 
 // startAgent runs a real agent registered with masterAddr; it re-registers quickly after a
 // master restart.
-func startAgent(t *testing.T, masterAddr string) {
+func startAgent(t testing.TB, masterAddr string) {
 	t.Helper()
 	a, err := agent.New(agent.Config{
 		WorkDir: t.TempDir(), IP: "127.0.0.1", Hostname: "127.0.0.1", Master: masterAddr,
@@ -258,7 +258,7 @@ func agentActive(masterAddr string) bool {
 // testFramework launches queued tasks on the next offer and records every status update.
 type testFramework struct {
 	scheduler.NopHandler
-	t       *testing.T
+	t       testing.TB
 	client  *scheduler.Client
 	mu      sync.Mutex
 	queue   []*mesospb.TaskInfo
@@ -266,7 +266,7 @@ type testFramework struct {
 	updates chan *mesospb.TaskStatus
 }
 
-func startFramework(t *testing.T, masterAddr, name string) *testFramework {
+func startFramework(t testing.TB, masterAddr, name string) *testFramework {
 	t.Helper()
 	fi := &mesospb.FrameworkInfo{User: proto.String("root"), Name: proto.String(name), Hostname: proto.String("127.0.0.1"),
 		FailoverTimeout: proto.Float64(3600), Checkpoint: proto.Bool(true)}

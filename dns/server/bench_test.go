@@ -93,7 +93,7 @@ func runHandler(b *testing.B, h dns.Handler, r *dns.Msg, check func(*dns.Msg)) {
 	w := &fakeWriter{remote: fakeUDP, packed: make([]byte, 0, dns.MaxMsgSize)}
 	h.ServeDNS(w, r)
 	if check != nil {
-		check(w.msg)
+		check(w.reply())
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -144,7 +144,7 @@ func BenchmarkServeSRVTruncated(b *testing.B) {
 	r := benchQuery("_app-7._tcp.spark.mesos.", dns.TypeSRV, 0)
 	w := &fakeWriter{remote: fakeUDP}
 	s.ServeDNS(w, r)
-	if !w.msg.Truncated {
+	if !w.reply().Truncated {
 		b.Fatal("not truncated")
 	}
 	runHandler(b, s, r, nil)

@@ -52,10 +52,15 @@
 // FORMERR; opcodes other than QUERY and classes other than IN and ANY are NOTIMP. miekg/dns
 // drops packets it cannot parse.
 //
+// Successful authoritative answers of four records or more are kept packed, per question
+// (name as spelled, type, class, size limit, EDNS0 and DO, TC rule) and record-set version,
+// in up to 16 independently shuffled variants; a query is answered with one of them at
+// random, its ID and RD/CD bits patched in. Any change to the record set retires them all.
+//
 // # Metrics
 //
 // strata_dns_queries_total{qtype,rcode}, strata_dns_forwarded_total{outcome},
 // strata_dns_cache_hits_total, strata_dns_cache_misses_total and
-// strata_dns_upstream_duration_seconds, registered on Options.Registerer (servers sharing a
+// strata_dns_upstream_duration_seconds, strata_dns_answer_cache_total{result}, registered on Options.Registerer (servers sharing a
 // registry share the counters).
 package server

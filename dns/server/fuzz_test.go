@@ -114,11 +114,11 @@ func FuzzServeDNS(f *testing.F) {
 		if len(*msgs) > 0 {
 			t.Fatalf("handler logged errors: %v", *msgs)
 		}
-		if w.written != 1 || w.msg == nil {
-			t.Fatalf("%d replies written (msg %v)", w.written, w.msg)
+		if w.written != 1 || w.reply() == nil {
+			t.Fatalf("%d replies written (msg %v)", w.written, w.reply())
 		}
-		if w.msg.Id != r.Id || !w.msg.Response {
-			t.Fatalf("reply id %d QR %v, want id %d QR", w.msg.Id, w.msg.Response, r.Id)
+		if w.reply().Id != r.Id || !w.reply().Response {
+			t.Fatalf("reply id %d QR %v, want id %d QR", w.reply().Id, w.reply().Response, r.Id)
 		}
 		limit := dns.MaxMsgSize
 		if !tcp {
@@ -159,8 +159,8 @@ func TestHandlerDirect(t *testing.T) {
 	r.SetQuestion("Cached.Example.com.", dns.TypeA)
 	w := &fakeWriter{remote: fakeUDP}
 	s.ServeDNS(w, r)
-	if len(w.msg.Answer) != 1 || w.msg.Answer[0].Header().Name != "Cached.Example.com." {
-		t.Errorf("cached: %v", w.msg)
+	if len(w.reply().Answer) != 1 || w.reply().Answer[0].Header().Name != "Cached.Example.com." {
+		t.Errorf("cached: %v", w.reply())
 	}
 	// A panic inside the handler still produces a reply: SERVFAIL.
 	s2, logged := fuzzServer(t)
@@ -168,8 +168,8 @@ func TestHandlerDirect(t *testing.T) {
 	w = &fakeWriter{remote: fakeUDP}
 	r.SetQuestion("web.marathon.mesos.", dns.TypeA)
 	s2.ServeDNS(w, r)
-	if w.written != 1 || w.msg.Rcode != dns.RcodeServerFailure {
-		t.Errorf("after a panic: %d replies, %v", w.written, w.msg)
+	if w.written != 1 || w.reply().Rcode != dns.RcodeServerFailure {
+		t.Errorf("after a panic: %d replies, %v", w.written, w.reply())
 	}
 	if len(*logged) != 1 {
 		t.Errorf("the panic was logged %d times", len(*logged))

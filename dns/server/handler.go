@@ -37,7 +37,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		if strings.Contains(name, ".*") { // Mesos-DNS strips ".*" wildcard fragments
 			name = strings.ReplaceAll(name, ".*", "")
 		}
-		s.write(w, r, s.authoritative(r, q, name), opt)
+		s.serveAuthoritative(w, r, q, name, opt)
 		return
 	}
 	if s.fwd == nil {
@@ -121,29 +121,10 @@ func isTCP(w dns.ResponseWriter) bool {
 	return ok
 }
 
-// write finishes m for the client's transport and sends it: an OPT record if the query had
-// one, truncation to what the client accepts (512 bytes, its EDNS0 size up to
-// serverUDPSize, or 64 KiB over TCP) with TC per Config.SetTruncateBit, name compression.
+// write finishes m for the client's transport (finish) and sends it.
 func (s *Server) write(w dns.ResponseWriter, r, m *dns.Msg, opt *dns.OPT) {
-	size := dns.MinMsgSize
-	if opt != nil {
-		o := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT, Class: serverUDPSize}}
-		if opt.Do() {
-			o.SetDo() // RFC 3225 §3: the DO bit is copied into the response
-		}
-		m.Extra = append(m.Extra, o)
-		if n := int(opt.UDPSize()); n > size {
-			size = min(n, serverUDPSize)
-		}
-	}
-	if isTCP(w) {
-		size = dns.MaxMsgSize
-	}
-	m.Truncate(size)
-	if !s.cfg.SetTruncateBit && !isTCP(w) {
-		m.Truncated = false
-	}
-	m.Compress = true
+	size, setTC := s.answerLimits(opt, isTCP(w))
+	s.finish(m, opt, size, setTC)
 	if err := w.WriteMsg(m); err != nil {
 		s.log.Debug("dns write failed", "err", err)
 	}
@@ -152,6 +133,24 @@ func (s *Server) write(w dns.ResponseWriter, r, m *dns.Msg, opt *dns.OPT) {
 		qtype = r.Question[0].Qtype
 	}
 	s.metrics.countQuery(qtype, m.Rcode)
+}
+
+// finish readies m for sending: an OPT record if the query had one, truncation to size (512
+// bytes, the client's EDNS0 size up to serverUDPSize, or 64 KiB over TCP) with TC only when
+// setTC, name compression.
+func (s *Server) finish(m *dns.Msg, opt *dns.OPT, size int, setTC bool) {
+	if opt != nil {
+		o := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT, Class: serverUDPSize}}
+		if opt.Do() {
+			o.SetDo() // RFC 3225 §3: the DO bit is copied into the response
+		}
+		m.Extra = append(m.Extra, o)
+	}
+	m.Truncate(size)
+	if !setTC {
+		m.Truncated = false
+	}
+	m.Compress = true
 }
 
 // shuffle reorders rrs at random: Mesos-DNS' poor man's load balancing.

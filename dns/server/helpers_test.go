@@ -232,8 +232,26 @@ func (w *fakeWriter) WriteMsg(m *dns.Msg) error {
 	w.written++
 	return nil
 }
-func (w *fakeWriter) Write(b []byte) (int, error) { w.written++; return len(b), nil }
-func (w *fakeWriter) Close() error                { return nil }
-func (w *fakeWriter) TsigStatus() error           { return nil }
-func (w *fakeWriter) TsigTimersOnly(bool)         {}
-func (w *fakeWriter) Hijack()                     {}
+func (w *fakeWriter) Write(b []byte) (int, error) {
+	w.packed = append(w.packed[:0], b...)
+	w.msg = nil // unpacked on demand by reply, to keep it out of the benchmarks
+	w.written++
+	return len(b), nil
+}
+
+// reply is the last message written, or nil.
+func (w *fakeWriter) reply() *dns.Msg {
+	if w.msg == nil && len(w.packed) > 0 {
+		m := new(dns.Msg)
+		if err := m.Unpack(w.packed); err != nil {
+			panic(err)
+		}
+		w.msg = m
+	}
+	return w.msg
+}
+
+func (w *fakeWriter) Close() error        { return nil }
+func (w *fakeWriter) TsigStatus() error   { return nil }
+func (w *fakeWriter) TsigTimersOnly(bool) {}
+func (w *fakeWriter) Hijack()             {}

@@ -27,6 +27,9 @@ type metrics struct {
 	hits      prometheus.Counter
 	misses    prometheus.Counter
 	upstream  prometheus.Histogram
+	packed    *prometheus.CounterVec // packed-answer cache, by result
+	packedHit prometheus.Counter
+	packedMis prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -50,6 +53,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to get an answer from the upstream resolvers, failures included.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
+		packed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strata_dns_answer_cache_total",
+			Help: "Large authoritative answers sent from the packed-answer cache (hit) or packed for it (miss).",
+		}, []string{"result"}),
 	}
 	if reg != nil {
 		qv = register(reg, qv)
@@ -57,7 +64,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.hits = register(reg, m.hits)
 		m.misses = register(reg, m.misses)
 		m.upstream = register(reg, m.upstream)
+		m.packed = register(reg, m.packed)
 	}
+	m.packedHit = m.packed.WithLabelValues("hit")
+	m.packedMis = m.packed.WithLabelValues("miss")
 	m.fwdOK = m.forwarded.WithLabelValues("answered")
 	m.fwdFailed = m.forwarded.WithLabelValues("failed")
 	m.queries = make([][]prometheus.Counter, len(metricQtypes)+1)
@@ -112,4 +122,14 @@ func (m *metrics) countQuery(qtype uint16, rcode int) {
 		}
 	}
 	m.queries[i][j].Inc()
+}
+
+// countAnswerCache counts one answer sent from the packed-answer cache (hit) or packed and
+// stored in it (miss).
+func (m *metrics) countAnswerCache(hit bool) {
+	if hit {
+		m.packedHit.Inc()
+	} else {
+		m.packedMis.Inc()
+	}
 }

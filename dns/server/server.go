@@ -60,6 +60,7 @@ type Server struct {
 	fwd        *forwarder // nil when forwarding is off
 	serial     serialClock
 	ents       entCache
+	answers    *answerCache
 
 	ctx atomic.Pointer[context.Context] // of the running Serve, for upstream exchanges
 
@@ -85,7 +86,7 @@ func New(cfg Config, set *records.Set, opts Options) (*Server, error) {
 	s := &Server{
 		cfg: cfg, set: set, log: opts.Logger, version: opts.Version, readyFn: opts.Ready,
 		zone: cfg.Domain + ".", zoneSuffix: "." + cfg.Domain + ".",
-		metrics: newMetrics(opts.Registerer),
+		metrics: newMetrics(opts.Registerer), answers: newAnswerCache(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
