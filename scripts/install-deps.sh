@@ -23,8 +23,10 @@ declare -A need=(
 	[dnsperf]=dnsperf
 )
 # Packages checked by name: the podman tests build their image from a static busybox, and the
-# plain busybox package installs a dynamically linked one at the same path.
-by_name=(busybox-static)
+# plain busybox package installs a dynamically linked one at the same path. ZooKeeper (with its
+# Java) runs the election and fault tests, PostgreSQL the shared store's; both are started by
+# the tests themselves on free ports, never as system services.
+by_name=(busybox-static zookeeper postgresql)
 
 missing=()
 for pkg in "${!need[@]}"; do

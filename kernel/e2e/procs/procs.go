@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -40,7 +41,16 @@ func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 // when the test failed.
 func Start(t testing.TB, bin string, args ...string) *Proc {
 	t.Helper()
+	return StartEnv(t, nil, bin, args...)
+}
+
+// StartEnv is Start with extra environment variables ("KEY=value") on top of the test's own.
+func StartEnv(t testing.TB, env []string, bin string, args ...string) *Proc {
+	t.Helper()
 	p := &Proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	pr, pw := io.Pipe()
 	p.cmd.Stdout, p.cmd.Stderr = pw, pw
 	if err := p.cmd.Start(); err != nil {
