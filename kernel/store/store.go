@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -21,6 +22,62 @@ var ErrNotFound = errors.New("store: not found")
 // Store is the durable master state.
 type Store struct {
 	db *gorm.DB
+	// epoch is the master's claim (ClaimLeadership); 0: unchecked writes (a single master).
+	epoch    atomic.Int64
+	onFenced atomic.Pointer[func()]
+}
+
+// epochName is the fencing row of the leading master.
+const epochName = "master"
+
+// Open opens the store of dsn (OpenDB: a postgres:// URL or an SQLite path) and migrates it.
+func Open(dsn string) (*Store, error) {
+	db, err := OpenDB(dsn)
+	if err != nil {
+		return nil, err
+	}
+	st, err := open(db)
+	if err != nil {
+		if sqlDB, e := db.DB(); e == nil {
+			sqlDB.Close()
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+// ClaimLeadership fences every earlier leader off the store: from now on this store's writes
+// succeed only while no later ClaimLeadership happened, anywhere. onFenced, if not nil, is
+// called (once per failed write) when a write fails because of a later claim.
+func (s *Store) ClaimLeadership(ctx context.Context, holder string, onFenced func()) (int64, error) {
+	epoch, err := ClaimEpoch(ctx, s.db, epochName, holder)
+	if err != nil {
+		return 0, err
+	}
+	if onFenced != nil {
+		s.onFenced.Store(&onFenced)
+	}
+	s.epoch.Store(epoch)
+	return epoch, nil
+}
+
+// write runs fn in a transaction that first checks the leader's epoch, when one was claimed.
+func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	epoch := s.epoch.Load()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if epoch != 0 {
+			if err := CheckEpoch(tx, epochName, epoch); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
+	if errors.Is(err, ErrFenced) {
+		if f := s.onFenced.Load(); f != nil {
+			(*f)()
+		}
+	}
+	return err
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and migrates it. Writes are
@@ -55,9 +112,16 @@ func OpenSQLiteDB(path string) (*gorm.DB, error) {
 	return db, nil
 }
 
+// migrations are the master's schema steps; append, never edit.
+var migrations = []Migration{
+	{Version: 1, Name: "registry, frameworks, weights, meta, leader epochs", Apply: func(tx *gorm.DB) error {
+		return tx.AutoMigrate(&Agent{}, &Framework{}, &Weight{}, &Meta{}, &LeaderEpoch{})
+	}},
+}
+
 func open(db *gorm.DB) (*Store, error) {
-	if err := db.AutoMigrate(&Agent{}, &Framework{}, &Weight{}, &Meta{}); err != nil {
-		return nil, fmt.Errorf("store: migrate: %w", err)
+	if err := Migrate(context.Background(), db, "master", migrations); err != nil {
+		return nil, err
 	}
 	return &Store{db: db}, nil
 }
@@ -74,7 +138,9 @@ func (s *Store) Close() error {
 // PutAgent inserts or replaces an agent record.
 func (s *Store) PutAgent(ctx context.Context, a *Agent) error {
 	a.UpdatedAt = time.Now()
-	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(a).Error; err != nil {
+	if err := s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(a).Error
+	}); err != nil {
 		return fmt.Errorf("store: put agent %s: %w", a.ID, err)
 	}
 	return nil
@@ -91,7 +157,7 @@ func (s *Store) Agents(ctx context.Context) ([]Agent, error) {
 
 // DeleteAgent removes an agent record (registry garbage collection).
 func (s *Store) DeleteAgent(ctx context.Context, id string) error {
-	if err := s.db.WithContext(ctx).Delete(&Agent{}, "id = ?", id).Error; err != nil {
+	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Delete(&Agent{}, "id = ?", id).Error }); err != nil {
 		return fmt.Errorf("store: delete agent %s: %w", id, err)
 	}
 	return nil
@@ -100,7 +166,9 @@ func (s *Store) DeleteAgent(ctx context.Context, id string) error {
 // PutFramework inserts or replaces a framework record.
 func (s *Store) PutFramework(ctx context.Context, f *Framework) error {
 	f.UpdatedAt = time.Now()
-	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(f).Error; err != nil {
+	if err := s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(f).Error
+	}); err != nil {
 		return fmt.Errorf("store: put framework %s: %w", f.ID, err)
 	}
 	return nil
@@ -130,17 +198,23 @@ func (s *Store) Framework(ctx context.Context, id string) (*Framework, error) {
 
 // PruneFrameworks deletes removed frameworks beyond the newest keep, and returns how many it deleted.
 func (s *Store) PruneFrameworks(ctx context.Context, keep int) (int64, error) {
-	sub := s.db.Model(&Framework{}).Select("id").Where("removed_at IS NOT NULL").Order("removed_at DESC").Limit(keep)
-	res := s.db.WithContext(ctx).Where("removed_at IS NOT NULL AND id NOT IN (?)", sub).Delete(&Framework{})
-	if res.Error != nil {
-		return 0, fmt.Errorf("store: prune frameworks: %w", res.Error)
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		sub := tx.Session(&gorm.Session{NewDB: true}).Model(&Framework{}).Select("id").
+			Where("removed_at IS NOT NULL").Order("removed_at DESC").Limit(keep)
+		res := tx.Where("removed_at IS NOT NULL AND id NOT IN (?)", sub).Delete(&Framework{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: prune frameworks: %w", err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
 }
 
 // SetWeights stores role weights; a weight of 1 (the default) deletes the row.
 func (s *Store) SetWeights(ctx context.Context, weights map[string]float64) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		for role, w := range weights {
 			if w == 1 {
 				if err := tx.Delete(&Weight{}, "role = ?", role).Error; err != nil {
@@ -171,7 +245,9 @@ func (s *Store) Weights(ctx context.Context) (map[string]float64, error) {
 
 // SetMeta stores a named value.
 func (s *Store) SetMeta(ctx context.Context, key, value string) error {
-	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&Meta{Key: key, Value: value}).Error; err != nil {
+	if err := s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Meta{Key: key, Value: value}).Error
+	}); err != nil {
 		return fmt.Errorf("store: set %s: %w", key, err)
 	}
 	return nil

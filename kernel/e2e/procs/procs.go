@@ -47,10 +47,19 @@ func Start(t testing.TB, bin string, args ...string) *Proc {
 // StartEnv is Start with extra environment variables ("KEY=value") on top of the test's own.
 func StartEnv(t testing.TB, env []string, bin string, args ...string) *Proc {
 	t.Helper()
-	p := &Proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	cmd := exec.Command(bin, args...)
 	if env != nil {
-		p.cmd.Env = append(os.Environ(), env...)
+		cmd.Env = append(os.Environ(), env...)
 	}
+	return StartCmd(t, cmd)
+}
+
+// StartCmd is Start for a prepared command (its own credentials, directory, ...); its
+// output is captured as Start's.
+func StartCmd(t testing.TB, cmd *exec.Cmd) *Proc {
+	t.Helper()
+	bin, args := cmd.Path, cmd.Args[1:]
+	p := &Proc{cmd: cmd, done: make(chan struct{})}
 	pr, pw := io.Pipe()
 	p.cmd.Stdout, p.cmd.Stderr = pw, pw
 	if err := p.cmd.Start(); err != nil {
