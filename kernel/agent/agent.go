@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"strata/kernel/election"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -41,6 +43,9 @@ type Agent struct {
 	files   *files.Server
 	metrics *metrics
 	masters []string
+	// detector follows the leading master through ZooKeeper (--master=zk://...); nil with a
+	// list of masters.
+	detector *election.Detector
 
 	listenIP     string
 	advertisedIP string
@@ -78,9 +83,15 @@ func New(cfg Config) (*Agent, error) {
 	if err := cfg.applyDefaults(); err != nil {
 		return nil, err
 	}
-	masters, err := cfg.masters()
+	masters, zkURL, err := cfg.masters()
 	if err != nil {
 		return nil, err
+	}
+	var detector *election.Detector
+	if zkURL != nil {
+		if detector, err = election.NewDetector(election.Config{URL: *zkURL, Logger: cfg.Logger}); err != nil {
+			return nil, fmt.Errorf("agent: %w", err)
+		}
 	}
 	listenIP, advIP, err := cfg.ips()
 	if err != nil {
@@ -100,6 +111,7 @@ func New(cfg Config) (*Agent, error) {
 		secrets:      secrets.Resolver{Dir: cfg.SecretsDir},
 		files:        files.New(cfg.Logger),
 		masters:      masters,
+		detector:     detector,
 		listenIP:     listenIP,
 		advertisedIP: advIP,
 		bootID:       currentBootID(),
@@ -199,7 +211,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	close(a.ready)
 	a.log.Info("agent listening", "address", a.addr, "work_dir", a.cfg.WorkDir,
-		"isolation", a.cz.Isolation(), "masters", strings.Join(a.masters, ","))
+		"isolation", a.cz.Isolation(), "masters", a.cfg.Master)
 
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 30 * time.Second}
 	serveErr := make(chan error, 1)
@@ -215,6 +227,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
 	var loops sync.WaitGroup
+	if a.detector != nil {
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			if err := a.detector.Run(loopCtx); err != nil {
+				a.log.Error("master detection stopped", "error", err)
+			}
+		}()
+	}
 	loops.Add(2)
 	go func() { defer loops.Done(); a.masterLoop(loopCtx) }()
 	go func() { defer loops.Done(); a.callSender(loopCtx) }()

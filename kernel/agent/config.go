@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"strata/kernel/election"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -256,16 +258,26 @@ func (c *Config) ips() (listen, advertised string, err error) {
 	return ip, adv, nil
 }
 
-// masters parses the Master list into host:port entries.
-func (c *Config) masters() ([]string, error) {
+// masters parses the Master list into host:port entries, or a zk:// URL into the ZooKeeper
+// group whose leader the agent follows.
+func (c *Config) masters() ([]string, *election.URL, error) {
+	if election.IsZK(c.Master) {
+		u, err := election.ParseURL(c.Master)
+		if err != nil {
+			return nil, nil, fmt.Errorf("agent: master: %w", err)
+		}
+		return nil, &u, nil
+	}
+	out, err := c.masterList()
+	return out, nil, err
+}
+
+func (c *Config) masterList() ([]string, error) {
 	var out []string
 	for _, m := range strings.Split(c.Master, ",") {
 		m = strings.TrimSpace(m)
 		if m == "" {
 			continue
-		}
-		if strings.HasPrefix(m, "zk://") {
-			return nil, fmt.Errorf("agent: master %q: ZooKeeper detection is not supported by the agent yet; list the masters", m)
 		}
 		m = strings.TrimPrefix(strings.TrimPrefix(m, "http://"), "https://")
 		m = strings.TrimSuffix(m, "/")

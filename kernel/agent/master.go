@@ -49,10 +49,16 @@ func (a *Agent) masterLoop(ctx context.Context) {
 	hint := ""
 	for ctx.Err() == nil {
 		addr := hint
-		if addr == "" {
+		if a.detector != nil {
+			l, err := a.detector.WaitLeader(ctx)
+			if err != nil {
+				return
+			}
+			addr = l
+		} else if addr == "" {
 			addr = a.masters[next%len(a.masters)]
 		}
-		registered, leader, err := a.connect(ctx, addr)
+		registered, leader, err := a.connectFollowing(ctx, addr)
 		if ctx.Err() != nil {
 			return
 		}
@@ -77,6 +83,32 @@ func (a *Agent) masterLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// connectFollowing is connect, ended early when the ZooKeeper detector (if any) sees another
+// leader: a deposed master may still answer, but the agent belongs with the new one.
+func (a *Agent) connectFollowing(ctx context.Context, addr string) (bool, string, error) {
+	if a.detector == nil {
+		return a.connect(ctx, addr)
+	}
+	connCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			ch := a.detector.Changed()
+			if l, ok := a.detector.Leader(); ok && l != addr {
+				a.log.Info("leading master changed", "from", addr, "to", l)
+				cancel()
+				return
+			}
+			select {
+			case <-ch:
+			case <-connCtx.Done():
+				return
+			}
+		}
+	}()
+	return a.connect(connCtx, addr)
 }
 
 // backoff returns a random delay in [0, b·2^(n-1)], capped.

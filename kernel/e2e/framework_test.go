@@ -26,6 +26,16 @@ type framework struct {
 	groups  []*mesospb.Offer_Operation // LAUNCH_GROUP operations
 	updates chan *mesospb.TaskStatus
 	agents  map[string]*mesospb.AgentID
+	// subscribed receives the time of every SUBSCRIBED (the first and each resubscription).
+	subscribed chan time.Time
+}
+
+func (f *framework) Subscribed(context.Context, *schedulerpb.Event_Subscribed) error {
+	select {
+	case f.subscribed <- time.Now():
+	default:
+	}
+	return nil
 }
 
 func startFramework(t *testing.T, master string, checkpoint bool) *framework {
@@ -44,7 +54,8 @@ func startFramework(t *testing.T, master string, checkpoint bool) *framework {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &framework{t: t, client: c, cancel: cancel, updates: make(chan *mesospb.TaskStatus, 256), agents: map[string]*mesospb.AgentID{}}
+	f := &framework{t: t, client: c, cancel: cancel, updates: make(chan *mesospb.TaskStatus, 256),
+		agents: map[string]*mesospb.AgentID{}, subscribed: make(chan time.Time, 16)}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx, f) }()
 	t.Cleanup(func() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"testing"
@@ -12,10 +13,11 @@ import (
 	"github.com/go-zookeeper/zk"
 	"google.golang.org/protobuf/proto"
 
-	"strata/kernel/e2e/cluster"
 	"strata/kernel/e2e/zkserver"
 	"strata/kernel/mesos/mesospb"
 )
+
+var quiet = slog.New(slog.DiscardHandler)
 
 func masterInfo(id, host string, port int) *mesospb.MasterInfo {
 	return &mesospb.MasterInfo{Id: proto.String(id), Ip: proto.Uint32(0x0100007f), Port: proto.Uint32(uint32(port)),
@@ -61,7 +63,7 @@ func candidate(t *testing.T, url string, n int, timeout time.Duration) (*Candida
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewCandidate(Config{URL: u, SessionTimeout: timeout, Logger: cluster.QuietLogger()},
+	c, err := NewCandidate(Config{URL: u, SessionTimeout: timeout, Logger: quiet},
 		masterInfo(fmt.Sprintf("master-%d", n), fmt.Sprintf("m%d.example", n), 5050+n))
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +77,7 @@ func detector(t *testing.T, url string) *Detector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := NewDetector(Config{URL: u, SessionTimeout: 4 * time.Second, Logger: cluster.QuietLogger()})
+	d, err := NewDetector(Config{URL: u, SessionTimeout: 4 * time.Second, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package master
 
 import (
+	"strata/kernel/mesos/mesospb"
+
 	"log/slog"
 	"time"
 )
@@ -43,6 +45,14 @@ type Config struct {
 	MaxUnreachableTasksPerFramework int
 	// Flags is what GET_FLAGS and /master/flags report (the command line the master was started with).
 	Flags map[string]string
+
+	// Elector, when set, makes this master one of several: it is called once the master knows
+	// its address, with its MasterInfo, and the master leads only while the returned Elector
+	// says so (ZooKeeper: kernel/election). Until elected it answers the APIs with 307 to the
+	// leader (503 while none is known); once elected it fences earlier leaders off the store,
+	// recovers and serves; when it loses leadership Serve returns ErrLostLeadership. nil: the
+	// master runs alone and leads.
+	Elector func(info *mesospb.MasterInfo) (Elector, error)
 
 	Logger *slog.Logger
 }

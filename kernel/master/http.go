@@ -6,12 +6,17 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"google.golang.org/protobuf/proto"
 
 	"strata/kernel/mesos/codec"
 )
+
+// recoveryWait is how long a request to a master that was just elected waits for its
+// recovery before it is answered 503.
+const recoveryWait = 10 * time.Second
 
 // maxBodyBytes bounds request bodies on the call endpoints.
 const maxBodyBytes = 16 << 20
@@ -58,11 +63,25 @@ func (m *Master) Handler() http.Handler {
 // redirectToLeader answers 307 to the leader (or 503 when none is known) and reports whether it
 // did; a leading master lets the request through.
 func (m *Master) redirectToLeader(c *gin.Context) bool {
-	if m.leaders.IsLeader() {
+	if m.isLeading() {
 		return false
 	}
+	if m.leaders.IsLeader() {
+		// Elected and recovering: hold the request for the few milliseconds recovery takes
+		// rather than turn the client away into its backoff.
+		t := time.NewTimer(recoveryWait)
+		select {
+		case <-m.led:
+		case <-t.C:
+		case <-c.Request.Context().Done():
+		}
+		t.Stop()
+		if m.isLeading() {
+			return false
+		}
+	}
 	leader, ok := m.leaders.Leader()
-	if !ok {
+	if !ok || leader == m.Addr() { // elected but still recovering, or just deposed
 		c.Data(http.StatusServiceUnavailable, "text/plain", []byte("No leader elected"))
 		return true
 	}
@@ -74,6 +93,9 @@ func (m *Master) redirectToLeader(c *gin.Context) bool {
 	c.Status(http.StatusTemporaryRedirect)
 	return true
 }
+
+// isLeading reports whether this master leads and has recovered.
+func (m *Master) isLeading() bool { return m.leading.Load() && m.leaders.IsLeader() }
 
 func (m *Master) leaderOnly(h gin.HandlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {

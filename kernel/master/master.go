@@ -2,12 +2,14 @@ package master
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,6 +29,22 @@ type Leadership interface {
 	// IsLeader reports whether this master leads.
 	IsLeader() bool
 }
+
+// Elector is a Leadership won by election, for a master that runs with others.
+type Elector interface {
+	Leadership
+	// Run contends until ctx ends (or leadership is lost).
+	Run(ctx context.Context) error
+	// Elected is closed when this master becomes the leader.
+	Elected() <-chan struct{}
+	// Lost is closed when this master, having led, gives leadership up for good.
+	Lost() <-chan struct{}
+}
+
+// ErrLostLeadership is returned by Serve when the master lost its leadership (its ZooKeeper
+// session, or a newer leader's claim on the store): like a Mesos master it stops, to be
+// restarted by its supervisor as a new candidate.
+var ErrLostLeadership = errors.New("master: lost leadership")
 
 // selfLeader is the Leadership of a master that runs alone.
 type selfLeader struct{ addr string }
@@ -49,6 +67,12 @@ type Master struct {
 
 	startTime   time.Time
 	electedTime time.Time
+	// leading is set once this master leads and has recovered; until then (and after it lost
+	// leadership) the APIs redirect to the leader.
+	leading atomic.Bool
+	led     chan struct{} // closed once leading is first set
+	fenced  chan struct{} // closed when a store write found a newer leader's epoch
+	fenceMu sync.Once
 
 	frameworks          map[string]*framework
 	completedFrameworks []*framework // newest last, bounded
@@ -94,6 +118,8 @@ func New(cfg Config, st *store.Store) (*Master, error) {
 		operatorStreams:     map[*eventStream]*operatorSubscriber{},
 		allocTrigger:        make(chan struct{}, 1),
 		startTime:           time.Now(),
+		fenced:              make(chan struct{}),
+		led:                 make(chan struct{}),
 	}
 	if m.store == nil {
 		if cfg.WorkDir == "" {
@@ -143,53 +169,135 @@ func (m *Master) ServeListener(ctx context.Context, ln net.Listener, ready chan<
 	m.mu.Lock()
 	m.addr = net.JoinHostPort(m.cfg.Hostname, strconv.Itoa(port))
 	m.info = m.masterInfo(port)
-	if m.leaders == nil {
-		m.leaders = selfLeader{addr: m.addr}
-	}
-	m.electedTime = time.Now()
+	info := proto.Clone(m.info).(*mesospb.MasterInfo)
 	m.mu.Unlock()
 
-	if err := m.recover(ctx); err != nil {
-		ln.Close()
-		return err
+	var elector Elector
+	electorDone := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if m.cfg.Elector != nil {
+		e, err := m.cfg.Elector(info)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("master: elector: %w", err)
+		}
+		elector = e
+		m.leaders = e
+		go func() { electorDone <- e.Run(ctx) }()
+	} else {
+		if m.leaders == nil {
+			m.leaders = selfLeader{addr: m.addr}
+		}
+		if err := m.becomeLeader(ctx); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 
 	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 30 * time.Second}
 	var wg sync.WaitGroup
 	loopCtx, stopLoops := context.WithCancel(ctx)
-	wg.Add(3)
-	go func() { defer wg.Done(); m.allocationLoop(loopCtx) }()
-	go func() { defer wg.Done(); m.heartbeatLoop(loopCtx) }()
-	go func() { defer wg.Done(); m.agentHealthLoop(loopCtx) }()
-
+	startLoops := func() {
+		wg.Add(3)
+		go func() { defer wg.Done(); m.allocationLoop(loopCtx) }()
+		go func() { defer wg.Done(); m.heartbeatLoop(loopCtx) }()
+		go func() { defer wg.Done(); m.agentHealthLoop(loopCtx) }()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	var err error
-	m.log.Info("master serving", "id", m.id, "addr", m.addr)
+	var elected, lost <-chan struct{}
+	if elector != nil {
+		elected, lost = elector.Elected(), elector.Lost()
+		m.log.Info("master serving as a candidate", "id", m.id, "addr", m.addr)
+	} else {
+		startLoops()
+		m.log.Info("master serving", "id", m.id, "addr", m.addr)
+	}
 	if ready != nil {
 		ready <- m.addr
 	}
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
+	var err error
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case err = <-errc:
+			break wait
+		case <-elected:
+			elected = nil
+			if err = m.becomeLeader(ctx); err != nil {
+				break wait
+			}
+			startLoops()
+		case <-lost:
+			err = ErrLostLeadership
+			break wait
+		case <-m.fenced:
+			err = ErrLostLeadership
+			m.log.Error("a newer leader claimed the store: stepping down")
+			break wait
+		case e := <-electorDone:
+			if ctx.Err() == nil {
+				err = fmt.Errorf("master: election: %w", e)
+				if errors.Is(e, context.Canceled) || e == nil {
+					err = ErrLostLeadership
+				}
+			}
+			break wait
+		}
 	}
+	m.leading.Store(false)
 	stopLoops()
 	m.closeAllStreams("master shutting down")
 	// Streams are closed; give in-flight calls a moment, then drop what is left (including
 	// connections a client opened but never used, which Shutdown would wait 5 s for).
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), time.Second)
+	defer cancelShutdown()
 	if srv.Shutdown(shutdownCtx) != nil {
 		_ = srv.Close()
 	}
 	wg.Wait()
 	m.stopTimers()
+	cancel()
+	if elector != nil {
+		<-electorDone
+	}
 	if m.ownsDB {
 		m.store.Close()
+	}
+	if errors.Is(err, ErrLostLeadership) {
+		return ErrLostLeadership
 	}
 	if err != nil && err != http.ErrServerClosed {
 		return fmt.Errorf("master: serve: %w", err)
 	}
+	return nil
+}
+
+// becomeLeader fences earlier leaders off the store (when elected among several), loads the
+// durable state, and opens the APIs.
+func (m *Master) becomeLeader(ctx context.Context) error {
+	start := time.Now()
+	if m.cfg.Elector != nil {
+		epoch, err := m.store.ClaimLeadership(ctx, m.id, func() {
+			m.fenceMu.Do(func() { close(m.fenced) })
+		})
+		if err != nil {
+			return fmt.Errorf("master: claim the store: %w", err)
+		}
+		m.log.Info("elected leading master", "id", m.id, "epoch", epoch)
+	}
+	m.mu.Lock()
+	m.electedTime = time.Now()
+	m.mu.Unlock()
+	if err := m.recover(ctx); err != nil {
+		return err
+	}
+	m.leading.Store(true)
+	close(m.led)
+	m.log.Info("leading", "id", m.id, "recovery", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -48,7 +48,7 @@ func (m *Master) metricsSnapshot() map[string]float64 {
 		"master/tasks_unreachable":                 float64(0),
 		"master/operator_event_stream_subscribers": float64(len(m.operatorStreams)),
 	}
-	if m.leaders != nil && m.leaders.IsLeader() {
+	if m.isLeading() {
 		out["master/elected"] = 1
 	} else {
 		out["master/elected"] = 0

@@ -33,6 +33,20 @@ func (b *backoff) next() time.Duration {
 func (b *backoff) reset() { b.cur = 0 }
 
 // sleep waits for d or until ctx is done.
+// sleepUnless is sleep that also ends, early and without error, when wake is closed.
+func sleepUnless(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-wake:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()

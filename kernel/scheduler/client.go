@@ -1,6 +1,10 @@
 package scheduler
 
 import (
+	"slices"
+
+	"strata/kernel/election"
+
 	"context"
 	"errors"
 	"fmt"
@@ -35,7 +39,8 @@ type Client struct {
 	constraints     *schedulerpb.OfferConstraints
 	frameworkID     string
 	streamID        string
-	leader          string // base URL of the master that last answered SUBSCRIBE
+	leader          string             // base URL of the master that last answered SUBSCRIBE
+	detector        *election.Detector // with a zk:// master URL: follows the leader
 	connected       bool
 	tornDown        bool
 	dropStream      context.CancelCauseFunc // ends the live stream
@@ -63,7 +68,55 @@ func New(cfg Config) (*Client, error) {
 		constraints:     cfg.OfferConstraints,
 		frameworkID:     cfg.FrameworkInfo.GetId().GetValue(),
 	}
+	if cfg.zk != nil {
+		d, err := election.NewDetector(election.Config{URL: *cfg.zk, Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("scheduler: %w", err)
+		}
+		c.detector = d
+	}
 	return c, nil
+}
+
+// detectorChanged is a channel closed at the next leader change the ZooKeeper detector sees;
+// nil (never ready) without a detector.
+func (c *Client) detectorChanged() <-chan struct{} {
+	if c.detector == nil {
+		return nil
+	}
+	return c.detector.Changed()
+}
+
+// detectedLeader is the ZooKeeper detector's leader as a base URL, "" if unknown.
+func (c *Client) detectedLeader() string {
+	if c.detector == nil {
+		return ""
+	}
+	l, ok := c.detector.Leader()
+	if !ok {
+		return ""
+	}
+	return "http://" + l
+}
+
+// followDetector drops the stream with streamID when the detector sees a leader other than
+// base: the master the framework is subscribed to was deposed.
+func (c *Client) followDetector(ctx context.Context, base, streamID string) {
+	if c.detector == nil {
+		return
+	}
+	for {
+		ch := c.detector.Changed()
+		if l := c.detectedLeader(); l != "" && l != base {
+			c.resubscribe(streamID, fmt.Errorf("the leading master is now %s", l))
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // FrameworkID is the framework id: the configured one, or the one the
@@ -115,6 +168,17 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 	}
 	defer c.running.Store(false)
 
+	if c.detector != nil {
+		detCtx, stopDetector := context.WithCancel(ctx)
+		detDone := make(chan struct{})
+		go func() {
+			defer close(detDone)
+			if err := c.detector.Run(detCtx); err != nil {
+				c.log.Error("master detection stopped", "err", err)
+			}
+		}()
+		defer func() { stopDetector(); <-detDone }()
+	}
 	acks := newAckQueue(c)
 	ackCtx, stopAcks := context.WithCancel(context.WithoutCancel(ctx))
 	ackDone := make(chan struct{})
@@ -128,17 +192,21 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 	}()
 
 	bo := backoff{min: c.cfg.BackoffMin, max: c.cfg.BackoffMax}
+	var leaderChanged <-chan struct{}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			d := bo.next()
 			c.log.Info("resubscribing", "in", d, "framework_id", c.FrameworkID())
-			if err := sleep(ctx, d); err != nil {
+			// A new leader seen through ZooKeeper (during the last attempt or the wait) ends
+			// the wait: the framework subscribes to it at once.
+			if err := sleepUnless(ctx, d, leaderChanged); err != nil {
 				return err
 			}
 			if c.isTornDown() {
 				return nil
 			}
 		}
+		leaderChanged = c.detectorChanged()
 		err := c.session(ctx, h, acks, &bo)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -163,6 +231,9 @@ func (c *Client) session(ctx context.Context, h Handler, acks *ackQueue, bo *bac
 		return err
 	}
 	defer cn.close()
+	followCtx, stopFollowing := context.WithCancel(ctx)
+	defer stopFollowing()
+	go c.followDetector(followCtx, cn.base, cn.streamID)
 
 	err = c.serve(ctx, h, acks, bo, cn)
 
@@ -223,12 +294,15 @@ func (c *Client) candidates() []string {
 	c.mu.Lock()
 	leader := c.leader
 	c.mu.Unlock()
-	out := make([]string, 0, len(c.cfg.Masters)+1)
-	if leader != "" {
+	out := make([]string, 0, len(c.cfg.Masters)+2)
+	if l := c.detectedLeader(); l != "" {
+		out = append(out, l)
+	}
+	if leader != "" && !slices.Contains(out, leader) {
 		out = append(out, leader)
 	}
 	for _, m := range c.cfg.Masters {
-		if m != leader {
+		if !slices.Contains(out, m) {
 			out = append(out, m)
 		}
 	}

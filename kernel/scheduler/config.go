@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"strata/kernel/election"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,8 +20,10 @@ import (
 
 // Defaults applied by New to zero Config fields.
 const (
-	DefaultBackoffMin       = 500 * time.Millisecond
-	DefaultBackoffMax       = 15 * time.Second
+	DefaultBackoffMin = 500 * time.Millisecond
+	DefaultBackoffMax = 15 * time.Second
+	// ZKBackoffMax is the default BackoffMax with a zk:// master URL.
+	ZKBackoffMax            = time.Second
 	DefaultMissedHeartbeats = 5
 	DefaultCallTimeout      = 30 * time.Second
 	DefaultMaxRedirects     = 5
@@ -37,6 +41,8 @@ type Config struct {
 	// "http://host:port", "https://host:port"), tried in order. A
 	// non-leading master's 307 redirect is followed to the leader.
 	Masters []string
+
+	zk *election.URL // set by withDefaults when Masters is one zk:// URL
 
 	// FrameworkInfo is sent with SUBSCRIBE. Set Id to fail over an existing
 	// framework; otherwise the master assigns one and the client reuses it
@@ -93,6 +99,17 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	masters := make([]string, 0, len(c.Masters))
 	for _, m := range c.Masters {
+		if election.IsZK(m) {
+			if len(c.Masters) != 1 {
+				return c, fmt.Errorf("scheduler: config: a zk:// master URL must be the only master")
+			}
+			u, err := election.ParseURL(m)
+			if err != nil {
+				return c, fmt.Errorf("scheduler: config: %w", err)
+			}
+			c.zk = &u
+			break
+		}
 		base, err := baseURL(m)
 		if err != nil {
 			return c, fmt.Errorf("scheduler: config: master %q: %w", m, err)
@@ -116,6 +133,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.BackoffMax <= 0 {
 		c.BackoffMax = DefaultBackoffMax
+		if c.zk != nil {
+			// With ZooKeeper the framework knows when a new leader is elected and a failed
+			// attempt costs a refused connection: retry at least every ZKBackoffMax.
+			c.BackoffMax = ZKBackoffMax
+		}
 	}
 	if c.BackoffMax < c.BackoffMin {
 		c.BackoffMax = c.BackoffMin
