@@ -13,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"google.golang.org/protobuf/proto"
 
+	"strata/kernel/e2e/procs"
 	"strata/kernel/e2e/zkserver"
 	"strata/kernel/mesos/mesospb"
 )
@@ -85,17 +86,6 @@ func detector(t *testing.T, url string) *Detector {
 	return d
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func leaderIs(d interface{ Leader() (string, bool) }, want string) func() bool {
 	return func() bool { l, ok := d.Leader(); return ok && l == want }
 }
@@ -115,12 +105,12 @@ func TestElectionInMesosFormat(t *testing.T) {
 		t.Fatal("the only candidate was not elected")
 	}
 	c2, r2 := candidate(t, url, 2, 4*time.Second)
-	waitFor(t, 10*time.Second, "c2 to have its child", func() bool { return c2.Sequence() >= 0 })
+	procs.Eventually(t, 10*time.Second, "c2 to have its child", func() bool { return c2.Sequence() >= 0 })
 	c3, _ := candidate(t, url, 3, 4*time.Second)
 	for _, c := range []interface{ Leader() (string, bool) }{d, c1, c2, c3} {
-		waitFor(t, 10*time.Second, "everyone to see m1 lead", leaderIs(c, "m1.example:5051"))
+		procs.Eventually(t, 10*time.Second, "everyone to see m1 lead", leaderIs(c, "m1.example:5051"))
 	}
-	waitFor(t, 10*time.Second, "c3 to have its child", func() bool { return c3.Sequence() >= 0 })
+	procs.Eventually(t, 10*time.Second, "c3 to have its child", func() bool { return c3.Sequence() >= 0 })
 	if !c1.IsLeader() || c2.IsLeader() || c3.IsLeader() {
 		t.Fatalf("IsLeader: %v %v %v", c1.IsLeader(), c2.IsLeader(), c3.IsLeader())
 	}
@@ -176,8 +166,8 @@ func TestElectionInMesosFormat(t *testing.T) {
 		t.Fatal("c2 not elected after c1 stopped")
 	}
 	t.Logf("c2 elected %v after c1 stopped", time.Since(start))
-	waitFor(t, 10*time.Second, "the detector to follow", leaderIs(d, "m2.example:5052"))
-	waitFor(t, 10*time.Second, "c3 to follow", leaderIs(c3, "m2.example:5052"))
+	procs.Eventually(t, 10*time.Second, "the detector to follow", leaderIs(d, "m2.example:5052"))
+	procs.Eventually(t, 10*time.Second, "c3 to follow", leaderIs(c3, "m2.example:5052"))
 	if c3.IsLeader() {
 		t.Error("c3 leads too")
 	}
@@ -189,7 +179,7 @@ func TestElectionInMesosFormat(t *testing.T) {
 		t.Error("a leader that stopped reports Lost")
 	default:
 	}
-	waitFor(t, 10*time.Second, "c3 to lead", c3.IsLeader)
+	procs.Eventually(t, 10*time.Second, "c3 to lead", c3.IsLeader)
 }
 
 // A leader cut off from ZooKeeper steps down within the session timeout (Lost, Run returns
@@ -200,7 +190,7 @@ func TestLeaderStepsDownWhenZooKeeperIsGone(t *testing.T) {
 	c1, r1 := candidate(t, url, 1, 3*time.Second)
 	<-c1.Elected()
 	c2, _ := candidate(t, url, 2, 3*time.Second)
-	waitFor(t, 10*time.Second, "c2 to contend", func() bool { return c2.Sequence() >= 0 })
+	procs.Eventually(t, 10*time.Second, "c2 to contend", func() bool { return c2.Sequence() >= 0 })
 
 	ens.Members[0].Kill()
 	start := time.Now()
@@ -224,7 +214,7 @@ func TestLeaderStepsDownWhenZooKeeperIsGone(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("c2 not elected once ZooKeeper was back")
 	}
-	waitFor(t, 10*time.Second, "c2 to see itself lead", leaderIs(c2, "m2.example:5052"))
+	procs.Eventually(t, 10*time.Second, "c2 to see itself lead", leaderIs(c2, "m2.example:5052"))
 }
 
 // With a 3-node ensemble, losing one member keeps the quorum and the leader; losing a second
@@ -235,7 +225,7 @@ func TestLeaderSurvivesLosingOneZooKeeperMember(t *testing.T) {
 	c1, _ := candidate(t, url, 1, 4*time.Second)
 	<-c1.Elected()
 	d := detector(t, url)
-	waitFor(t, 10*time.Second, "the detector", leaderIs(d, "m1.example:5051"))
+	procs.Eventually(t, 10*time.Second, "the detector", leaderIs(d, "m1.example:5051"))
 
 	ens.Members[0].Kill()
 	time.Sleep(6 * time.Second) // longer than the session timeout

@@ -26,11 +26,7 @@ func Require(t testing.TB) {
 			return
 		}
 	}
-	msg := "PostgreSQL is not installed (apt-get install postgresql; scripts/install-deps.sh does it)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	procs.Missing(t, "PostgreSQL is not installed (apt-get install postgresql; scripts/install-deps.sh does it)")
 }
 
 // Server is one PostgreSQL cluster.
