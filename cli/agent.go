@@ -157,7 +157,7 @@ tasks fail at once with REASON_CONTAINER_LAUNCH_FAILED and a message saying why.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if masterAddr == "" {
-				return fmt.Errorf("--master is required (host:port of the master)")
+				return fmt.Errorf("--master is required (host:port of the master, or a zk:// URL)")
 			}
 			cfg, err := f.config(workDir, masterAddr, slog.Default())
 			if err != nil {
@@ -173,7 +173,7 @@ tasks fail at once with REASON_CONTAINER_LAUNCH_FAILED and a message saying why.
 		},
 	}
 	f.register(cmd.Flags(), "")
-	cmd.Flags().StringVar(&masterAddr, "master", "", "master to register with: host:port, or a comma-separated list of them")
+	cmd.Flags().StringVar(&masterAddr, "master", "", "master to register with: host:port, a comma-separated list of them, or zk://host1:2181,host2:2181/mesos to follow the leader through ZooKeeper")
 	cmd.Flags().StringVar(&workDir, "work-dir", "/var/lib/strata/agent", "directory for sandboxes and checkpoints")
 	return cmd
 }

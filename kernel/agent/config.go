@@ -32,7 +32,8 @@ type Config struct {
 	// binds a free port, whose address Addr reports once Run listens.
 	Port int
 	// Master is the master's host:port, or a comma-separated list of them
-	// (each may also be written as http://host:port). Required.
+	// (each may also be written as http://host:port), or a zk:// URL whose
+	// leader the agent follows through ZooKeeper. Required.
 	Master string
 	// Resources overrides the detected resources (Mesos --resources syntax,
 	// e.g. "cpus:4;mem:8192;ports:[31000-32000]").
