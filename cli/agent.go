@@ -21,6 +21,7 @@ type agentFlags struct {
 	executorRegistrationTimeout         time.Duration
 	executorShutdownGracePeriod         time.Duration
 	standbyExecutors                    int
+	killTasksOnExit                     bool
 	isolation, cgroupsRoot              string
 	cgroupsEnableCFS, enforceDiskQuota  bool
 	containerPidsMax                    uint64
@@ -43,6 +44,8 @@ a role in parentheses reserves statically: "cpus(ops):2" (default: all CPUs, mem
 		"time an executor has to subscribe after launch before its tasks fail")
 	fs.DurationVar(&f.executorShutdownGracePeriod, prefix+"executor-shutdown-grace-period", agent.DefaultExecutorShutdownGracePeriod,
 		"time between asking an executor to shut down and destroying its container")
+	fs.BoolVar(&f.killTasksOnExit, prefix+"kill-tasks-on-exit", false,
+		"shut every executor and task down when the agent stops (by default tasks of checkpointing frameworks keep running and are recovered by the next agent)")
 	fs.IntVar(&f.standbyExecutors, prefix+"standby-executors", agent.DefaultStandbyExecutors,
 		"command executors kept started ahead of demand, so that a command task skips the executor's process start (0: none)")
 	fs.StringVar(&f.isolation, prefix+"isolation", agent.DefaultIsolation,
@@ -98,6 +101,7 @@ func (f *agentFlags) config(workDir, master string, logger *slog.Logger) (agent.
 		ExecutorRegistrationTimeout: f.executorRegistrationTimeout,
 		ExecutorShutdownGracePeriod: f.executorShutdownGracePeriod,
 		StandbyExecutors:            f.standbyExecutors,
+		KillTasksOnExit:             f.killTasksOnExit,
 		Isolation:                   f.isolation,
 		CgroupsRoot:                 f.cgroupsRoot,
 		CgroupsEnableCFS:            f.cgroupsEnableCFS,

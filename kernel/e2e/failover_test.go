@@ -57,7 +57,7 @@ func startHA(t *testing.T) *haCluster {
 	ap := freePort(t)
 	c.agent = fmt.Sprintf("127.0.0.1:%d", ap)
 	start(t, "agent", "--work-dir", t.TempDir(), "--master", c.zkURL, "--ip", "127.0.0.1",
-		"--hostname", "127.0.0.1", "--port", strconv.Itoa(ap), "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
+		"--hostname", "127.0.0.1", "--port", strconv.Itoa(ap), "--kill-tasks-on-exit", "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
 	eventually(t, 60*time.Second, "a leader with the agent registered", func() bool {
 		l := c.leading(-1)
 		return l >= 0 && activeAgents(t, c.masters[l].addr) == 1
