@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"strata/kernel/election"
-
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,6 +22,7 @@ import (
 	"strata/kernel/containerizer"
 	"strata/kernel/containerizer/cgroups"
 	"strata/kernel/containerizer/posix"
+	"strata/kernel/election"
 	"strata/kernel/mesos/mesospb"
 )
 

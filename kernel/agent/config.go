@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"strata/kernel/election"
-
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"strata/kernel/containerizer"
+	"strata/kernel/election"
 )
 
 // Config configures an Agent. Zero values take the defaults named on each

@@ -94,18 +94,9 @@ func (a *Agent) connectFollowing(ctx context.Context, addr string) (bool, string
 	connCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		for {
-			ch := a.detector.Changed()
-			if l, ok := a.detector.Leader(); ok && l != addr {
-				a.log.Info("leading master changed", "from", addr, "to", l)
-				cancel()
-				return
-			}
-			select {
-			case <-ch:
-			case <-connCtx.Done():
-				return
-			}
+		if l, err := a.detector.WaitOther(connCtx, addr); err == nil {
+			a.log.Info("leading master changed", "from", addr, "to", l)
+			cancel()
 		}
 	}()
 	return a.connect(connCtx, addr)

@@ -36,3 +36,9 @@ func (d *Detector) Changed() <-chan struct{} { return d.g.Changed() }
 
 // WaitLeader waits until a leader is known and returns its host:port.
 func (d *Detector) WaitLeader(ctx context.Context) (string, error) { return d.g.WaitLeader(ctx) }
+
+// WaitOther waits until a leader other than from (host:port) is known and returns it: how
+// a client bound to one master learns that it was deposed.
+func (d *Detector) WaitOther(ctx context.Context, from string) (string, error) {
+	return d.g.WaitOther(ctx, from)
+}

@@ -108,10 +108,13 @@ func (g *group) Changed() <-chan struct{} {
 }
 
 // WaitLeader waits until a leader is known and returns it.
-func (g *group) WaitLeader(ctx context.Context) (string, error) {
+func (g *group) WaitLeader(ctx context.Context) (string, error) { return g.WaitOther(ctx, "") }
+
+// WaitOther waits until a leader other than from is known and returns it.
+func (g *group) WaitOther(ctx context.Context, from string) (string, error) {
 	for {
 		ch := g.Changed()
-		if l, ok := g.Leader(); ok {
+		if l, ok := g.Leader(); ok && l != from {
 			return l, nil
 		}
 		select {
@@ -350,20 +353,11 @@ func (g *group) update(node string, info *mesospb.MasterInfo, addr string) {
 		g.log.Info("elected leader", "node", node)
 		close(g.elected)
 	} else if !leading && g.leading {
-		g.leading = false
-		g.notifyLocked()
-		g.loseAfterDemotionLocked()
+		g.loseLocked("our znode is no longer the leader's")
 		return
 	}
 	g.log.Info("leader detected", "leader", addr, "node", node)
 	g.notifyLocked()
-}
-
-// loseAfterDemotionLocked handles a leader whose child is no longer the smallest (deleted by
-// an operator, or gone with its session): leadership is lost for good.
-func (g *group) loseAfterDemotionLocked() {
-	g.log.Warn("leadership lost", "reason", "our znode is no longer the leader's")
-	g.lostOnce.Do(func() { close(g.lost) })
 }
 
 func (g *group) lostOnceDone() bool {

@@ -1,10 +1,10 @@
 package master
 
 import (
-	"strata/kernel/mesos/mesospb"
-
 	"log/slog"
 	"time"
+
+	"strata/kernel/mesos/mesospb"
 )
 
 // Config configures a master. The zero values of the durations take the Mesos defaults.

@@ -32,7 +32,6 @@ func (b *backoff) next() time.Duration {
 
 func (b *backoff) reset() { b.cur = 0 }
 
-// sleep waits for d or until ctx is done.
 // sleepUnless is sleep that also ends, early and without error, when wake is closed.
 func sleepUnless(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
 	t := time.NewTimer(d)
@@ -47,13 +46,5 @@ func sleepUnless(ctx context.Context, d time.Duration, wake <-chan struct{}) err
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error { return sleepUnless(ctx, d, nil) }

@@ -1,20 +1,19 @@
 package scheduler
 
 import (
-	"slices"
-
-	"strata/kernel/election"
-
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
+	"strata/kernel/election"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/mesos/schedulerpb"
 )
@@ -105,17 +104,9 @@ func (c *Client) followDetector(ctx context.Context, base, streamID string) {
 	if c.detector == nil {
 		return
 	}
-	for {
-		ch := c.detector.Changed()
-		if l := c.detectedLeader(); l != "" && l != base {
-			c.resubscribe(streamID, fmt.Errorf("the leading master is now %s", l))
-			return
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return
-		}
+	_, host, _ := strings.Cut(base, "://")
+	if l, err := c.detector.WaitOther(ctx, host); err == nil {
+		c.resubscribe(streamID, fmt.Errorf("the leading master is now %s", l))
 	}
 }
 

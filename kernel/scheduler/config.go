@@ -1,8 +1,6 @@
 package scheduler
 
 import (
-	"strata/kernel/election"
-
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"strata/kernel/election"
 	"strata/kernel/mesos/codec"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/mesos/schedulerpb"
