@@ -241,7 +241,9 @@ wait:
 		case e := <-electorDone:
 			if ctx.Err() == nil {
 				err = fmt.Errorf("master: election: %w", e)
-				if errors.Is(e, context.Canceled) || e == nil {
+				if errors.Is(e, context.Canceled) || e == nil || isClosed(lost) {
+					// An elector that gave leadership up closes Lost before Run returns;
+					// this select may still have picked Run's end first.
 					err = ErrLostLeadership
 				}
 			}
@@ -274,6 +276,16 @@ wait:
 		return fmt.Errorf("master: serve: %w", err)
 	}
 	return nil
+}
+
+// isClosed reports whether ch is closed (false for nil).
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // becomeLeader fences earlier leaders off the store (when elected among several), loads the
