@@ -36,14 +36,7 @@ func Open(dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := open(db)
-	if err != nil {
-		if sqlDB, e := db.DB(); e == nil {
-			sqlDB.Close()
-		}
-		return nil, err
-	}
-	return st, nil
+	return open(db)
 }
 
 // ClaimLeadership fences every earlier leader off the store: from now on this store's writes
@@ -119,8 +112,12 @@ var migrations = []Migration{
 	}},
 }
 
+// open migrates db and wraps it; on failure it closes db.
 func open(db *gorm.DB) (*Store, error) {
 	if err := Migrate(context.Background(), db, "master", migrations); err != nil {
+		if sqlDB, e := db.DB(); e == nil {
+			sqlDB.Close()
+		}
 		return nil, err
 	}
 	return &Store{db: db}, nil
