@@ -218,6 +218,7 @@ func (m *Master) ServeListener(ctx context.Context, ln net.Listener, ready chan<
 		ready <- m.addr
 	}
 	var err error
+	electorEnded := false // Run returned: nothing more to wait for from it
 wait:
 	for {
 		select {
@@ -239,8 +240,9 @@ wait:
 			m.log.Error("a newer leader claimed the store: stepping down")
 			break wait
 		case e := <-electorDone:
+			electorEnded = true
 			if ctx.Err() == nil {
-				err = fmt.Errorf("master: election: %w", e)
+				err = e // already "election: ..."; wrapped as "master: serve: ..." below
 				if errors.Is(e, context.Canceled) || e == nil || isClosed(lost) {
 					// An elector that gave leadership up closes Lost before Run returns;
 					// this select may still have picked Run's end first.
@@ -263,7 +265,7 @@ wait:
 	wg.Wait()
 	m.stopTimers()
 	cancel()
-	if elector != nil {
+	if elector != nil && !electorEnded {
 		<-electorDone
 	}
 	if m.ownsDB {
