@@ -143,11 +143,11 @@ func (s *Server) serveAuthoritative(w dns.ResponseWriter, r *dns.Msg, q dns.Ques
 		b := make([]byte, len(p))
 		copy(b, p)
 		patchReply(b, r)
+		s.metrics.countAnswerCache(true)
+		s.metrics.countQuery(q.Qtype, int(b[3]&0x0f))
 		if _, err := w.Write(b); err != nil {
 			s.log.Debug("dns write failed", "err", err)
 		}
-		s.metrics.countAnswerCache(true)
-		s.metrics.countQuery(q.Qtype, int(b[3]&0x0f))
 		return
 	}
 	m := s.authoritative(r, q, name)
@@ -169,9 +169,9 @@ func (s *Server) serveAuthoritative(w dns.ResponseWriter, r *dns.Msg, q dns.Ques
 		stored := append([]byte(nil), b...)
 		e.variants[i].Store(&stored)
 	}
+	s.metrics.countAnswerCache(false)
+	s.metrics.countQuery(q.Qtype, m.Rcode)
 	if _, err := w.Write(b); err != nil {
 		s.log.Debug("dns write failed", "err", err)
 	}
-	s.metrics.countAnswerCache(false)
-	s.metrics.countQuery(q.Qtype, m.Rcode)
 }

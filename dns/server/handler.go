@@ -125,14 +125,15 @@ func isTCP(w dns.ResponseWriter) bool {
 func (s *Server) write(w dns.ResponseWriter, r, m *dns.Msg, opt *dns.OPT) {
 	size, setTC := s.answerLimits(opt, isTCP(w))
 	s.finish(m, opt, size, setTC)
-	if err := w.WriteMsg(m); err != nil {
-		s.log.Debug("dns write failed", "err", err)
-	}
 	var qtype uint16
 	if len(r.Question) == 1 {
 		qtype = r.Question[0].Qtype
 	}
+	// Counted before the write, so a client that has its answer also sees it counted.
 	s.metrics.countQuery(qtype, m.Rcode)
+	if err := w.WriteMsg(m); err != nil {
+		s.log.Debug("dns write failed", "err", err)
+	}
 }
 
 // finish readies m for sending: an OPT record if the query had one, truncation to size (512
