@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"strata/kernel/e2e/pgserver"
 )
 
@@ -142,5 +144,82 @@ func TestPostgresRestart(t *testing.T) {
 	}
 	if v, err := s.GetMeta(ctx, "k"); err != nil || v != "v3" {
 		t.Errorf("GetMeta = %q, %v", v, err)
+	}
+}
+
+// fencedRow is a table of another component, fenced through NewFence.
+type fencedRow struct {
+	ID    string `gorm:"primaryKey;size:64"`
+	Value int
+}
+
+// A Fence checks every kind of write made through its database, inside or outside an
+// explicit transaction, once claimed; before the claim nothing is checked.
+func TestFenceChecksEveryWrite(t *testing.T) {
+	ctx := context.Background()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			open := func() (*Fence, func() error, *gorm.DB) {
+				db, err := OpenDB(dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := Migrate(ctx, db, "fence-test", []Migration{{Version: 1, Name: "rows", Apply: func(tx *gorm.DB) error {
+					return tx.AutoMigrate(&fencedRow{}, &LeaderEpoch{})
+				}}}); err != nil {
+					t.Fatal(err)
+				}
+				f, err := NewFence(db, "fence-test")
+				if err != nil {
+					t.Fatal(err)
+				}
+				sqlDB, _ := db.DB()
+				return f, sqlDB.Close, db
+			}
+			f1, close1, db1 := open()
+			defer close1()
+			f2, close2, db2 := open()
+			defer close2()
+			if err := db1.Create(&fencedRow{ID: "unclaimed", Value: 1}).Error; err != nil {
+				t.Fatalf("write before any claim: %v", err)
+			}
+			var fenced atomic.Int32
+			if _, err := f1.Claim(ctx, db1, "one", func() { fenced.Add(1) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := db1.Create(&fencedRow{ID: "a", Value: 1}).Error; err != nil {
+				t.Fatalf("leader's write: %v", err)
+			}
+			if _, err := f2.Claim(ctx, db2, "two", nil); err != nil {
+				t.Fatal(err)
+			}
+			writes := map[string]func() error{
+				"create": func() error { return db1.Create(&fencedRow{ID: "b", Value: 1}).Error },
+				"save":   func() error { return db1.Save(&fencedRow{ID: "a", Value: 7}).Error },
+				"update": func() error { return db1.Model(&fencedRow{}).Where("id = ?", "a").Update("value", 9).Error },
+				"delete": func() error { return db1.Delete(&fencedRow{}, "id = ?", "a").Error },
+				"tx": func() error {
+					return db1.Transaction(func(tx *gorm.DB) error { return tx.Create(&fencedRow{ID: "c"}).Error })
+				},
+			}
+			for w, fn := range writes {
+				if err := fn(); !errors.Is(err, ErrFenced) {
+					t.Errorf("deposed %s: %v, want ErrFenced", w, err)
+				}
+			}
+			if int(fenced.Load()) != len(writes) {
+				t.Errorf("onFenced called %d times, want %d", fenced.Load(), len(writes))
+			}
+			if err := db2.Save(&fencedRow{ID: "a", Value: 2}).Error; err != nil {
+				t.Fatalf("new leader's write: %v", err)
+			}
+			var rows []fencedRow
+			if err := db2.Order("id").Find(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 2 || rows[0].ID != "a" || rows[0].Value != 2 || rows[1].ID != "unclaimed" {
+				t.Errorf("rows %+v, want a=2 and unclaimed", rows)
+			}
+		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -21,10 +20,8 @@ var ErrNotFound = errors.New("store: not found")
 
 // Store is the durable master state.
 type Store struct {
-	db *gorm.DB
-	// epoch is the master's claim (ClaimLeadership); 0: unchecked writes (a single master).
-	epoch    atomic.Int64
-	onFenced atomic.Pointer[func()]
+	db    *gorm.DB
+	fence *Fence
 }
 
 // epochName is the fencing row of the leading master.
@@ -43,34 +40,12 @@ func Open(dsn string) (*Store, error) {
 // succeed only while no later ClaimLeadership happened, anywhere. onFenced, if not nil, is
 // called (once per failed write) when a write fails because of a later claim.
 func (s *Store) ClaimLeadership(ctx context.Context, holder string, onFenced func()) (int64, error) {
-	epoch, err := ClaimEpoch(ctx, s.db, epochName, holder)
-	if err != nil {
-		return 0, err
-	}
-	if onFenced != nil {
-		s.onFenced.Store(&onFenced)
-	}
-	s.epoch.Store(epoch)
-	return epoch, nil
+	return s.fence.Claim(ctx, s.db, holder, onFenced)
 }
 
-// write runs fn in a transaction that first checks the leader's epoch, when one was claimed.
+// write runs fn in one transaction; each of its writes checks the leader's epoch (Fence).
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	epoch := s.epoch.Load()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if epoch != 0 {
-			if err := CheckEpoch(tx, epochName, epoch); err != nil {
-				return err
-			}
-		}
-		return fn(tx)
-	})
-	if errors.Is(err, ErrFenced) {
-		if f := s.onFenced.Load(); f != nil {
-			(*f)()
-		}
-	}
-	return err
+	return s.db.WithContext(ctx).Transaction(fn)
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and migrates it. Writes are
@@ -112,15 +87,19 @@ var migrations = []Migration{
 	}},
 }
 
-// open migrates db and wraps it; on failure it closes db.
+// open migrates db, installs the master's fence on it and wraps it; on failure it closes db.
 func open(db *gorm.DB) (*Store, error) {
-	if err := Migrate(context.Background(), db, "master", migrations); err != nil {
+	fence, err := NewFence(db, epochName)
+	if err == nil {
+		err = Migrate(context.Background(), db, "master", migrations)
+	}
+	if err != nil {
 		if sqlDB, e := db.DB(); e == nil {
 			sqlDB.Close()
 		}
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, fence: fence}, nil
 }
 
 // Close closes the database.
