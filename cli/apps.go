@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,9 +13,12 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"strata/kernel/election"
+	kstore "strata/kernel/store"
 	"strata/services/apps"
 	"strata/services/apps/deploy"
 	"strata/services/apps/framework"
+	"strata/services/replica"
 )
 
 // appsFlags are the flags of `strata apps` (and the apps part of `strata dev`).
@@ -72,23 +77,48 @@ func splitMasters(s string) []string {
 }
 
 // serviceFlags are the flags every framework service command has: its masters, where its API
-// listens and where its state lives.
+// listens, where its state lives, and the ZooKeeper election of its replicas.
 type serviceFlags struct {
 	master, workDir, ip string
+	advertise           string
 	port                int
+	db, zk              string
+	zkSessionTimeout    time.Duration
 }
 
-func (f *serviceFlags) register(fs *pflag.FlagSet, port int, portHelp, workDir, workDirHelp string) {
-	fs.StringVar(&f.master, "master", "", "master(s) to subscribe to: host:port, or a comma-separated list")
+func (f *serviceFlags) register(fs *pflag.FlagSet, name string, port int, portHelp, workDir, workDirHelp string) {
+	fs.StringVar(&f.master, "master", "", "master(s) to subscribe to: host:port, a comma-separated list, or zk://host1:2181,host2:2181/mesos to follow the leading master")
 	fs.StringVar(&f.ip, "ip", "", "address the API listens on (default: all)")
 	fs.IntVar(&f.port, "port", port, portHelp)
+	fs.StringVar(&f.advertise, "advertise", "", "host:port the other replicas and clients reach this API at (default: this host's name and --port)")
 	fs.StringVar(&f.workDir, "work-dir", workDir, workDirHelp)
+	fs.StringVar(&f.db, "db", "", "the store: postgres://user@host:5432/db (shared by the replicas), or an SQLite file (default <work-dir>/"+name+".db)")
+	fs.StringVar(&f.zk, "zk", "", "zk://host1:2181,host2:2181/"+name+": run as one of several replicas that elect their leader through ZooKeeper; the others forward the API to it (needs a shared --db postgres://)")
+	fs.DurationVar(&f.zkSessionTimeout, "zk-session-timeout", election.DefaultSessionTimeout, "ZooKeeper session timeout; a leader cut off from ZooKeeper for 2/3 of it steps down and exits (status 3)")
+}
+
+// masterList reads --master: one zk:// URL (whose host list has commas), or host:port entries.
+func masterList(s string) []string {
+	if election.IsZK(s) {
+		return []string{strings.TrimSpace(s)}
+	}
+	return splitMasters(s)
+}
+
+// exitOnLostLeadership ends the process with status 3 when err is a lost leadership, for the
+// supervisor to restart it as a fresh candidate (as the master does).
+func exitOnLostLeadership(w io.Writer, name string, err error) error {
+	if errors.Is(err, replica.ErrLostLeadership) {
+		fmt.Fprintf(w, "strata %s: lost leadership, exiting: %v\n", name, err)
+		os.Exit(3)
+	}
+	return err
 }
 
 // resolve checks the masters and creates the work dir; it returns the masters, the address to
 // listen on and the work dir's absolute path.
 func (f *serviceFlags) resolve() (masters []string, listen, workDir string, err error) {
-	masters = splitMasters(f.master)
+	masters = masterList(f.master)
 	if len(masters) == 0 {
 		return nil, "", "", fmt.Errorf("--master is required (host:port of the master, or a comma-separated list)")
 	}
@@ -98,6 +128,14 @@ func (f *serviceFlags) resolve() (masters []string, listen, workDir string, err 
 	}
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, "", "", fmt.Errorf("create work dir: %w", err)
+	}
+	if f.zk != "" {
+		if _, err := election.ParseURL(f.zk); err != nil {
+			return nil, "", "", fmt.Errorf("--zk: %w", err)
+		}
+		if !kstore.IsPostgres(f.db) {
+			return nil, "", "", fmt.Errorf("--zk needs a store the replicas share: --db postgres://...")
+		}
 	}
 	return masters, fmt.Sprintf("%s:%d", f.ip, f.port), workDir, nil
 }
@@ -115,8 +153,15 @@ rollback), deployments (rolling restarts honouring upgradeStrategy), tasks, /v2/
 Prometheus /metrics.
 
 State (apps and their versions, instances, deployments, the framework id) is kept in an SQLite
-database under --work-dir; a restart loses nothing and kills nothing: the service reloads its
-state and reconciles with the master before it launches or kills anything.
+database under --work-dir, or in PostgreSQL with --db postgres://...; a restart loses nothing and
+kills nothing: the service reloads its state and reconciles with the master before it launches or
+kills anything.
+
+For high availability run two or three replicas with --zk zk://h1:2181,h2:2181,h3:2181/apps and a
+shared --db postgres://...: they elect a leader through ZooKeeper, the others forward every API
+call to it (and answer /ping and /metrics themselves). The leader that loses ZooKeeper, or finds
+that a newer leader claimed the store, exits with status 3 for its supervisor to restart it; the
+new leader reloads the state and reconciles before acting.
 
 Deploy an app:
   curl -X POST http://127.0.0.1:8080/v2/apps -H 'Content-Type: application/json' \
@@ -127,17 +172,19 @@ Deploy an app:
 			if err != nil {
 				return err
 			}
-			svc, err := apps.New(f.config(masters, listen, workDir, slog.Default()))
+			cfg := f.config(masters, listen, workDir, slog.Default())
+			cfg.Advertise, cfg.DB, cfg.ZK, cfg.ZKSessionTimeout = sf.advertise, sf.db, sf.zk, sf.zkSessionTimeout
+			svc, err := apps.New(cfg)
 			if err != nil {
 				return err
 			}
-			return serveUntilSignal(cmd.ErrOrStderr(), svc.Ready(), func() string {
+			return exitOnLostLeadership(cmd.ErrOrStderr(), "apps", serveUntilSignal(cmd.ErrOrStderr(), svc.Ready(), func() string {
 				return fmt.Sprintf("strata apps serving the Marathon API on http://%s, master %s", svc.Addr(), sf.master)
-			}, svc.Run)
+			}, svc.Run))
 		},
 	}
 	f.register(cmd.Flags(), "")
-	sf.register(cmd.Flags(), 8080, "port of the Marathon API (Marathon's default 8080)",
+	sf.register(cmd.Flags(), "apps", 8080, "port of the Marathon API (Marathon's default 8080)",
 		"/var/lib/strata/apps", "directory for the apps service's state (SQLite)")
 	return cmd
 }

@@ -57,9 +57,15 @@ Schedules are cron expressions (5 fields, or 6 with leading seconds; IANA time z
 ISO 8601 repeats. A tick is never run twice: its run's id derives from the job and the tick and is
 stored before the task launches. A tick is never missed silently: ticks that fell due while the
 service was away run once if still within startingDeadlineSeconds, and every other one is
-recorded in the job's history as skipped, with the reason. State lives in SQLite under --work-dir;
-on start the service reloads it and reconciles the active runs with the master before it fires
-anything.
+recorded in the job's history as skipped, with the reason. State lives in SQLite under --work-dir
+(or PostgreSQL with --db postgres://...); on start the service reloads it and reconciles the
+active runs with the master before it fires anything.
+
+For high availability run two or three replicas with --zk zk://h1:2181,h2:2181,h3:2181/jobs and a
+shared --db postgres://...: they elect a leader through ZooKeeper and the others forward every API
+call to it. A leader that loses ZooKeeper, or finds that a newer leader claimed the store, exits
+with status 3; the new leader reloads the jobs, runs and last ticks, reconciles, and then fires:
+a tick is run once whichever replica fires it.
 
 Create a job and run it:
   curl -X POST http://127.0.0.1:9000/v1/jobs -H 'Content-Type: application/json' \
@@ -71,17 +77,19 @@ Create a job and run it:
 			if err != nil {
 				return err
 			}
-			svc, err := jobs.New(f.config(masters, listen, workDir, slog.Default()))
+			cfg := f.config(masters, listen, workDir, slog.Default())
+			cfg.Advertise, cfg.DB, cfg.ZK, cfg.ZKSessionTimeout = sf.advertise, sf.db, sf.zk, sf.zkSessionTimeout
+			svc, err := jobs.New(cfg)
 			if err != nil {
 				return err
 			}
-			return serveUntilSignal(cmd.ErrOrStderr(), svc.Ready(), func() string {
+			return exitOnLostLeadership(cmd.ErrOrStderr(), "jobs", serveUntilSignal(cmd.ErrOrStderr(), svc.Ready(), func() string {
 				return fmt.Sprintf("strata jobs serving the Metronome and Chronos APIs on http://%s, master %s", svc.Addr(), sf.master)
-			}, svc.Run)
+			}, svc.Run))
 		},
 	}
 	f.register(cmd.Flags(), "")
-	sf.register(cmd.Flags(), 9000, "port of the Metronome and Chronos APIs (Metronome's default 9000)",
+	sf.register(cmd.Flags(), "jobs", 9000, "port of the Metronome and Chronos APIs (Metronome's default 9000)",
 		"/var/lib/strata/jobs", "directory for the jobs service's state (SQLite)")
 	return cmd
 }

@@ -16,7 +16,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	kstore "strata/kernel/store"
 	"strata/kernel/version"
 	"strata/services/advertise"
 	"strata/services/apps/api"
@@ -25,6 +27,7 @@ import (
 	"strata/services/apps/events"
 	"strata/services/apps/framework"
 	"strata/services/apps/store"
+	"strata/services/replica"
 )
 
 // APIVersion is the Marathon API level the service speaks, reported by /v2/info.
@@ -39,8 +42,16 @@ type Config struct {
 	// no host).
 	Listen    string
 	Advertise string
-	// WorkDir holds the SQLite database (apps.db).
+	// WorkDir holds the SQLite database (apps.db) unless DB names another.
 	WorkDir string
+	// DB is the store: a postgres:// URL (shared by the replicas) or an SQLite path (default
+	// WorkDir/apps.db).
+	DB string
+	// ZK, when set (zk://host:port,.../path), makes this process one replica of the service:
+	// the replicas elect a leader there, the others forward the API to it (services/replica).
+	// ZKSessionTimeout is the ZooKeeper session timeout (default 10 s).
+	ZK               string
+	ZKSessionTimeout time.Duration
 
 	// FrameworkName (default "marathon"), User (default root, or the current user when not
 	// root) and FailoverTimeout (default one week) go into the FrameworkInfo.
@@ -122,19 +133,101 @@ func (s *Service) Addr() string {
 	return s.addr
 }
 
-// Run loads the state, serves the API, subscribes to the master and drives deployments until
-// ctx ends. A restart loses nothing and kills nothing: instances and deployments come from the
-// store, and the framework reconciles with the master before it launches or kills.
+// ErrLostLeadership is returned by Run when this replica led the service and lost the
+// leadership (ZooKeeper, or a newer leader's claim in the store): the process should exit and be
+// restarted as a fresh candidate.
+var ErrLostLeadership = replica.ErrLostLeadership
+
+// Run serves the API at once and, while this process leads the service (always, without ZK),
+// loads the state, subscribes to the master and drives deployments until ctx ends. A restart or
+// a failover loses nothing and kills nothing: instances and deployments come from the store, and
+// the framework reconciles with the master before it launches or kills. A replica that does not
+// lead forwards the API to the one that does.
 func (s *Service) Run(ctx context.Context) error {
 	if err := os.MkdirAll(s.cfg.WorkDir, 0o755); err != nil {
 		return fmt.Errorf("apps: work dir: %w", err)
 	}
-	st, err := store.OpenSQLite(filepath.Join(s.cfg.WorkDir, "apps.db"))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("apps: listen: %w", err)
+	}
+	defer ln.Close()
+	advertised := advertise.Address(s.cfg.Advertise, s.cfg.Listen, ln)
+
+	rep, err := replica.New(replica.Config{
+		ZK: s.cfg.ZK, SessionTimeout: s.cfg.ZKSessionTimeout, Advertise: advertised,
+		Local: localHandler(reg), LocalPaths: []string{"/ping", "/metrics", "/metrics/prometheus"},
+		Registerer: reg, Logger: s.cfg.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+	httpSrv := &http.Server{Handler: rep, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+	s.mu.Lock()
+	s.addr = ln.Addr().String()
+	s.mu.Unlock()
+	close(s.ready)
+	s.log.Info("serving the Marathon API", "addr", ln.Addr().String(), "advertised", advertised, "zk", s.cfg.ZK)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	led := make(chan error, 1)
+	go func() {
+		led <- rep.Run(runCtx, func(lctx context.Context, serve func(http.Handler)) error {
+			return s.lead(lctx, ln, advertised, reg, serve)
+		})
+	}()
+	var runErr error
+	select {
+	case runErr = <-led:
+	case err := <-served:
+		runErr = fmt.Errorf("apps: serve: %w", err)
+		cancel()
+		<-led
+	}
+	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer done()
+	_ = httpSrv.Shutdown(shutdownCtx)
+	return runErr
+}
+
+// localHandler answers /ping and /metrics on every replica, leading or not.
+func localHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ping", replica.Ping)
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	mux.Handle("/metrics", metrics)
+	mux.Handle("/metrics/prometheus", metrics)
+	return mux
+}
+
+// lead is the leader's part of Run: it claims the store, loads the state, installs the API with
+// serve, runs the framework and the deployments until ctx ends, and returns an error wrapping
+// store.ErrFenced if a newer leader claimed the store meanwhile.
+func (s *Service) lead(ctx context.Context, ln net.Listener, advertised string, reg *prometheus.Registry,
+	serve func(http.Handler)) error {
+	dsn := s.cfg.DB
+	if dsn == "" {
+		dsn = filepath.Join(s.cfg.WorkDir, "apps.db")
+	}
+	st, err := store.OpenDSN(dsn)
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
 	}
 	defer st.Close()
 	st.SetMaxVersions(s.cfg.MaxVersions)
+	ctx, fenced := context.WithCancelCause(ctx)
+	defer fenced(nil)
+	epoch, err := st.ClaimLeadership(ctx, advertised, func() { fenced(kstore.ErrFenced) })
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+	s.log.Info("leading the apps service", "epoch", epoch)
 
 	apps, err := st.Apps(ctx)
 	if err != nil {
@@ -152,20 +245,10 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	evlog, err := openEventLog(ctx, st, reg, s.cfg.Logger)
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
 	}
-
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("apps: listen: %w", err)
-	}
-	defer ln.Close()
-	advertised := advertise.Address(s.cfg.Advertise, s.cfg.Listen, ln)
 
 	var mgr *deploy.Manager
 	advertisedHost, _, _ := net.SplitHostPort(advertised)
@@ -219,20 +302,12 @@ func (s *Service) Run(ctx context.Context) error {
 			DeclineOfferDuration: s.cfg.DeclineOfferDuration, MaxVersions: s.cfg.MaxVersions,
 		},
 	})
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, 3)
+	errs := make(chan error, 2)
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() {
-		defer wg.Done()
-		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs <- fmt.Errorf("apps: serve: %w", err)
-			cancel()
-		}
-	}()
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if err := fw.Run(runCtx); err != nil {
@@ -244,19 +319,18 @@ func (s *Service) Run(ctx context.Context) error {
 		defer wg.Done()
 		_ = mgr.Run(runCtx)
 	}()
-	s.mu.Lock()
-	s.addr = ln.Addr().String()
-	s.mu.Unlock()
-	close(s.ready)
-	s.log.Info("serving the Marathon API", "addr", ln.Addr().String(), "advertised", advertised)
+	serve(srv.Handler())
 
 	<-runCtx.Done()
-	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer done()
-	evlog.close() // ends the /v2/events streams, which Shutdown would otherwise wait for
-	_ = httpSrv.Shutdown(shutdownCtx)
+	serve(nil)
+	evlog.close() // ends the /v2/events streams
 	wg.Wait()
-	if err := evlog.saveLast(shutdownCtx); err != nil {
+	saveCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer done()
+	if errors.Is(context.Cause(ctx), kstore.ErrFenced) {
+		return fmt.Errorf("apps: %w", kstore.ErrFenced)
+	}
+	if err := evlog.saveLast(saveCtx); err != nil {
 		s.log.Error("storing the last event id", "err", err)
 	}
 	select {

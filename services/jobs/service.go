@@ -16,11 +16,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	kstore "strata/kernel/store"
 	"strata/services/advertise"
 	"strata/services/jobs/api"
 	"strata/services/jobs/engine"
 	"strata/services/jobs/launcher"
 	"strata/services/jobs/store"
+	"strata/services/replica"
 )
 
 // Config configures the jobs service. Masters and WorkDir are required.
@@ -32,8 +34,16 @@ type Config struct {
 	// name if Listen has no host).
 	Listen    string
 	Advertise string
-	// WorkDir holds the SQLite database (jobs.db).
+	// WorkDir holds the SQLite database (jobs.db) unless DB names another.
 	WorkDir string
+	// DB is the store: a postgres:// URL (shared by the replicas) or an SQLite path (default
+	// WorkDir/jobs.db).
+	DB string
+	// ZK, when set (zk://host:port,.../path), makes this process one replica of the service:
+	// the replicas elect a leader there, the others forward the API to it (services/replica).
+	// ZKSessionTimeout is the ZooKeeper session timeout (default 10 s).
+	ZK               string
+	ZKSessionTimeout time.Duration
 	// FrameworkName (default "metronome"), User and FailoverTimeout (one
 	// week) go into the FrameworkInfo.
 	FrameworkName   string
@@ -96,18 +106,18 @@ func (o *observer) Launching(ctx context.Context, l launcher.Launched) error {
 func (o *observer) Update(ctx context.Context, u launcher.Update) error { return o.eng.Update(ctx, u) }
 func (o *observer) Unknown(ctx context.Context, u launcher.Update)      { o.eng.Unknown(ctx, u) }
 
-// Run loads the state, serves the API, registers the framework, and once
-// reconciled fires schedules, until ctx ends.
+// ErrLostLeadership is returned by Run when this replica led the service and lost the
+// leadership (ZooKeeper, or a newer leader's claim in the store): the process should exit and be
+// restarted as a fresh candidate.
+var ErrLostLeadership = replica.ErrLostLeadership
+
+// Run serves the API at once and, while this process leads the service (always, without ZK),
+// loads the state, registers the framework, and once reconciled fires schedules, until ctx
+// ends. A replica that does not lead forwards the API to the one that does.
 func (s *Service) Run(ctx context.Context) error {
 	if err := os.MkdirAll(s.cfg.WorkDir, 0o755); err != nil {
 		return fmt.Errorf("jobs: work dir: %w", err)
 	}
-	st, err := store.OpenSQLite(filepath.Join(s.cfg.WorkDir, "jobs.db"))
-	if err != nil {
-		return fmt.Errorf("jobs: %w", err)
-	}
-	defer st.Close()
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -117,6 +127,72 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	defer ln.Close()
 	advertised := advertise.Address(s.cfg.Advertise, s.cfg.Listen, ln)
+
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	local := http.NewServeMux()
+	local.Handle("/metrics", metrics)
+	local.Handle("/v1/metrics", metrics)
+	local.HandleFunc("/ping", replica.Ping)
+	rep, err := replica.New(replica.Config{
+		ZK: s.cfg.ZK, SessionTimeout: s.cfg.ZKSessionTimeout, Advertise: advertised,
+		Local: local, LocalPaths: []string{"/ping", "/metrics", "/v1/metrics"},
+		Registerer: reg, Logger: s.cfg.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	httpSrv := &http.Server{Handler: rep, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+	s.mu.Lock()
+	s.addr = ln.Addr().String()
+	s.mu.Unlock()
+	close(s.ready)
+	s.log.Info("serving the Metronome and Chronos APIs", "addr", ln.Addr().String(), "advertised", advertised, "zk", s.cfg.ZK)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	led := make(chan error, 1)
+	go func() {
+		led <- rep.Run(runCtx, func(lctx context.Context, serve func(http.Handler)) error {
+			return s.lead(lctx, advertised, reg, local, serve)
+		})
+	}()
+	var runErr error
+	select {
+	case runErr = <-led:
+	case err := <-served:
+		runErr = fmt.Errorf("jobs: serve: %w", err)
+		cancel()
+		<-led
+	}
+	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer done()
+	_ = httpSrv.Shutdown(shutdownCtx)
+	return runErr
+}
+
+// lead is the leader's part of Run: it claims the store, loads the state, installs the API with
+// serve, and runs the framework and the schedules until ctx ends; it returns an error wrapping
+// store.ErrFenced if a newer leader claimed the store meanwhile.
+func (s *Service) lead(ctx context.Context, advertised string, reg prometheus.Registerer, local http.Handler,
+	serve func(http.Handler)) error {
+	dsn := s.cfg.DB
+	if dsn == "" {
+		dsn = filepath.Join(s.cfg.WorkDir, "jobs.db")
+	}
+	st, err := store.OpenDSN(dsn)
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	defer st.Close()
+	ctx, fenced := context.WithCancelCause(ctx)
+	defer fenced(nil)
+	epoch, err := st.ClaimLeadership(ctx, advertised, func() { fenced(kstore.ErrFenced) })
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	s.log.Info("leading the jobs service", "epoch", epoch)
 
 	obs := &observer{}
 	advertisedHost, _, _ := net.SplitHostPort(advertised)
@@ -141,25 +217,16 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("jobs: %w", err)
 	}
 
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", metrics)
-	mux.Handle("/v1/metrics", metrics)
+	mux.Handle("/metrics", local)
+	mux.Handle("/v1/metrics", local)
 	mux.Handle("/", api.New(api.Config{Engine: eng, Leader: advertised, Logger: s.cfg.Logger}))
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, 2)
+	errs := make(chan error, 1)
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() {
-		defer wg.Done()
-		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs <- fmt.Errorf("jobs: serve: %w", err)
-			cancel()
-		}
-	}()
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if err := l.Run(runCtx); err != nil {
@@ -171,17 +238,14 @@ func (s *Service) Run(ctx context.Context) error {
 		defer wg.Done()
 		eng.Serve(runCtx)
 	}()
-	s.mu.Lock()
-	s.addr = ln.Addr().String()
-	s.mu.Unlock()
-	close(s.ready)
-	s.log.Info("serving the Metronome and Chronos APIs", "addr", ln.Addr().String(), "advertised", advertised)
+	serve(mux)
 
 	<-runCtx.Done()
-	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer done()
-	_ = httpSrv.Shutdown(shutdownCtx)
+	serve(nil)
 	wg.Wait()
+	if errors.Is(context.Cause(ctx), kstore.ErrFenced) {
+		return fmt.Errorf("jobs: %w", kstore.ErrFenced)
+	}
 	select {
 	case err := <-errs:
 		return err

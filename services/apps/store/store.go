@@ -24,25 +24,64 @@ const DefaultMaxVersions = 50
 // Store is the apps service's durable state.
 type Store struct {
 	db          *gorm.DB
+	fence       *kstore.Fence
 	maxVersions int
 }
 
+// epochName is the fencing row of the leading apps service replica.
+const epochName = "apps"
+
+// migrations are the store's schema steps; append, never edit.
+var migrations = []kstore.Migration{
+	{Version: 1, Name: "apps, versions, instances, deployments, meta, roots, archived versions, leader epochs",
+		Apply: func(tx *gorm.DB) error {
+			return tx.AutoMigrate(&appRow{}, &versionRow{}, &instanceRow{}, &deploymentRow{}, &metaRow{},
+				&rootRow{}, &archivedVersionRow{}, &kstore.LeaderEpoch{})
+		}},
+}
+
 // OpenSQLite opens (creating if needed) the SQLite database at path and migrates it.
-func OpenSQLite(path string) (*Store, error) {
-	db, err := kstore.OpenSQLiteDB(path)
+func OpenSQLite(path string) (*Store, error) { return OpenDSN(path) }
+
+// OpenDSN opens the database of dsn (a postgres:// URL shared by the service's replicas, or an
+// SQLite path) and migrates it; on failure the database is closed.
+func OpenDSN(dsn string) (*Store, error) {
+	db, err := kstore.OpenDB(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("apps store: %w", err)
 	}
-	return Open(db)
+	s, err := Open(db)
+	if err != nil {
+		if sqlDB, e := db.DB(); e == nil {
+			sqlDB.Close()
+		}
+		return nil, err
+	}
+	return s, nil
 }
 
-// Open migrates db (SQLite or PostgreSQL) and returns a Store on it.
+// Open migrates db (SQLite or PostgreSQL; versioned, safe for replicas migrating at once),
+// installs the apps service's fence on it and returns a Store on it.
 func Open(db *gorm.DB) (*Store, error) {
-	if err := db.AutoMigrate(&appRow{}, &versionRow{}, &instanceRow{}, &deploymentRow{}, &metaRow{},
-		&rootRow{}, &archivedVersionRow{}); err != nil {
-		return nil, fmt.Errorf("apps store: migrate: %w", err)
+	fence, err := kstore.NewFence(db, epochName)
+	if err != nil {
+		return nil, fmt.Errorf("apps store: %w", err)
 	}
-	return &Store{db: db, maxVersions: DefaultMaxVersions}, nil
+	if err := kstore.Migrate(context.Background(), db, "apps", migrations); err != nil {
+		return nil, fmt.Errorf("apps store: %w", err)
+	}
+	return &Store{db: db, fence: fence, maxVersions: DefaultMaxVersions}, nil
+}
+
+// ClaimLeadership fences every earlier leader of the apps service off the store: from now on
+// writes through this Store succeed only while no later claim happened, anywhere, and fail with
+// store.ErrFenced otherwise (onFenced, if not nil, is called then).
+func (s *Store) ClaimLeadership(ctx context.Context, holder string, onFenced func()) (int64, error) {
+	epoch, err := s.fence.Claim(ctx, s.db, holder, onFenced)
+	if err != nil {
+		return 0, fmt.Errorf("apps store: %w", err)
+	}
+	return epoch, nil
 }
 
 // SetMaxVersions changes how many versions per app are kept (at least 1).
@@ -65,7 +104,7 @@ func (s *Store) Close() error {
 // Tx runs fn in one transaction: every write fn makes through its Store lands, or none does.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	return s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		return fn(&Store{db: db, maxVersions: s.maxVersions})
+		return fn(&Store{db: db, fence: s.fence, maxVersions: s.maxVersions})
 	})
 }
 

@@ -54,23 +54,63 @@ type metaRow struct {
 func (metaRow) TableName() string { return "jobs_meta" }
 
 // Store is the jobs service's state.
-type Store struct{ db *gorm.DB }
+type Store struct {
+	db    *gorm.DB
+	fence *kstore.Fence
+}
+
+// epochName is the fencing row of the leading jobs service replica.
+const epochName = "jobs"
+
+// migrations are the store's schema steps; append, never edit.
+var migrations = []kstore.Migration{
+	{Version: 1, Name: "jobs, schedule ticks, runs, meta, leader epochs", Apply: func(tx *gorm.DB) error {
+		return tx.AutoMigrate(&jobRow{}, &tickRow{}, &runRow{}, &metaRow{}, &kstore.LeaderEpoch{})
+	}},
+}
 
 // OpenSQLite opens (creating) the SQLite database at path.
-func OpenSQLite(path string) (*Store, error) {
-	db, err := kstore.OpenSQLiteDB(path)
+func OpenSQLite(path string) (*Store, error) { return OpenDSN(path) }
+
+// OpenDSN opens the database of dsn (a postgres:// URL shared by the service's replicas, or an
+// SQLite path) and migrates it; on failure the database is closed.
+func OpenDSN(dsn string) (*Store, error) {
+	db, err := kstore.OpenDB(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("jobs store: %w", err)
 	}
-	return Open(db)
+	s, err := Open(db)
+	if err != nil {
+		if sqlDB, e := db.DB(); e == nil {
+			sqlDB.Close()
+		}
+		return nil, err
+	}
+	return s, nil
 }
 
-// Open migrates db and returns a Store on it.
+// Open migrates db (versioned, safe for replicas migrating at once), installs the jobs
+// service's fence on it and returns a Store on it.
 func Open(db *gorm.DB) (*Store, error) {
-	if err := db.AutoMigrate(&jobRow{}, &tickRow{}, &runRow{}, &metaRow{}); err != nil {
-		return nil, fmt.Errorf("jobs store: migrate: %w", err)
+	fence, err := kstore.NewFence(db, epochName)
+	if err != nil {
+		return nil, fmt.Errorf("jobs store: %w", err)
 	}
-	return &Store{db: db}, nil
+	if err := kstore.Migrate(context.Background(), db, "jobs", migrations); err != nil {
+		return nil, fmt.Errorf("jobs store: %w", err)
+	}
+	return &Store{db: db, fence: fence}, nil
+}
+
+// ClaimLeadership fences every earlier leader of the jobs service off the store: from now on
+// writes through this Store succeed only while no later claim happened, anywhere, and fail with
+// store.ErrFenced otherwise (onFenced, if not nil, is called then).
+func (s *Store) ClaimLeadership(ctx context.Context, holder string, onFenced func()) (int64, error) {
+	epoch, err := s.fence.Claim(ctx, s.db, holder, onFenced)
+	if err != nil {
+		return 0, fmt.Errorf("jobs store: %w", err)
+	}
+	return epoch, nil
 }
 
 // Close closes the database.
