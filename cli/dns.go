@@ -13,13 +13,14 @@ import (
 
 	"strata/dns"
 	"strata/dns/server"
+	"strata/kernel/election"
 )
 
 // dnsFlags are the flags of `strata dns`: mesos-dns' config.json settings, which override the
 // file's when given.
 type dnsFlags struct {
 	configFile                         string
-	masters, domain, listener          string
+	masters, zk, domain, listener      string
 	httpListener, resolvers, ipSources string
 	soaMname, soaRname                 string
 	port, httpPort, timeout            int
@@ -31,6 +32,7 @@ func (f *dnsFlags) register(fs *pflag.FlagSet, prefix string) {
 	d := server.DefaultConfig()
 	fs.StringVar(&f.configFile, prefix+"config", "", "a mesos-dns config.json; flags given as well override its settings")
 	fs.StringVar(&f.masters, prefix+"masters", "", "masters (host:port, comma-separated) whose event stream feeds the records (config: masters)")
+	fs.StringVar(&f.zk, prefix+"zk", "", "zk://host1:2181,host2:2181/mesos: follow the leading master through ZooKeeper; wins over --masters for finding the leader (config: zk)")
 	fs.StringVar(&f.domain, prefix+"domain", d.Domain, "the domain answered authoritatively (config: domain)")
 	fs.StringVar(&f.listener, prefix+"listener", d.Listener, "address the DNS server listens on (config: listener)")
 	fs.IntVar(&f.port, prefix+"port", d.Port, "DNS port, UDP and TCP (config: port)")
@@ -65,6 +67,9 @@ func (f *dnsFlags) config(fs *pflag.FlagSet, prefix string) (server.Config, erro
 	set := func(name string) bool { return !fromFile || fs.Changed(prefix+name) }
 	if set("masters") && f.masters != "" {
 		cfg.Masters = splitMasters(f.masters)
+	}
+	if set("zk") && f.zk != "" {
+		cfg.Zk = f.zk
 	}
 	if set("domain") {
 		cfg.Domain = f.domain
@@ -132,6 +137,23 @@ func systemResolvers() []string {
 	return out
 }
 
+// leaderSource says where `strata dns` finds the leading master, for its start-up line. The zk
+// URL is shown without its credentials.
+func leaderSource(cfg server.Config) string {
+	masters := "masters " + strings.Join(cfg.Masters, ",")
+	if cfg.Zk == "" {
+		return masters
+	}
+	zk := cfg.Zk
+	if u, err := election.ParseURL(cfg.Zk); err == nil {
+		zk = u.String()
+	}
+	if len(cfg.Masters) == 0 {
+		return "leader from " + zk
+	}
+	return "leader from " + zk + ", " + masters
+}
+
 func newDNSCommand() *cobra.Command {
 	f := &dnsFlags{}
 	cmd := &cobra.Command{
@@ -146,6 +168,14 @@ resolves within milliseconds of TASK_RUNNING and stops resolving as fast after i
 first state arrives the domain answers SERVFAIL; while the master is unreachable the last records
 are kept. Other zones are forwarded to --resolvers (or refused with --externalon=false).
 
+With --zk (config: zk) the server follows the leading master through ZooKeeper, as mesos-dns
+does: it subscribes to whichever master ZooKeeper names, and when the leader changes it drops
+the stream, points leader.<domain> and _leader._tcp at the new leader and reloads everything
+from the new leader's snapshot, keeping the last records meanwhile. --masters may be given as
+well: ZooKeeper still decides the leader, the masters are a fallback and number the masterN
+names. If no leader is detected within zkDetectionTimeout seconds (config, default 30) an error
+is logged; unlike mesos-dns, which exits, the server keeps waiting.
+
 An existing mesos-dns config.json carries over: strata dns --config config.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -158,8 +188,8 @@ An existing mesos-dns config.json carries over: strata dns --config config.json`
 				return err
 			}
 			return serveUntilSignal(cmd.ErrOrStderr(), svc.Ready(), func() string {
-				return fmt.Sprintf("strata dns serving %s on %s (UDP and TCP), HTTP API on %s, masters %s",
-					cfg.Domain, svc.DNSAddr(), svc.HTTPAddr(), strings.Join(cfg.Masters, ","))
+				return fmt.Sprintf("strata dns serving %s on %s (UDP and TCP), HTTP API on %s, %s",
+					cfg.Domain, svc.DNSAddr(), svc.HTTPAddr(), leaderSource(cfg))
 			}, svc.Run)
 		},
 	}

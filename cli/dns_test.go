@@ -52,3 +52,41 @@ func TestDNSConfigFileAndFlags(t *testing.T) {
 		t.Fatalf("a bad config: %v, want an error naming ttl", err)
 	}
 }
+
+// --zk sets the config's zk (over the file's), and the start-up line names it without its
+// password.
+func TestDNSZKFlag(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(file, []byte(`{"zk":"zk://10.0.0.1:2181/mesos","masters":["10.0.0.1:5050"]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args       []string
+		zk, source string
+	}{
+		{[]string{"--zk", "zk://u:secret@z1:2181,z2:2181/mesos"}, "zk://u:secret@z1:2181,z2:2181/mesos",
+			"leader from zk://u@z1:2181,z2:2181/mesos"},
+		{[]string{"--config", file}, "zk://10.0.0.1:2181/mesos",
+			"leader from zk://10.0.0.1:2181/mesos, masters 10.0.0.1:5050"},
+		{[]string{"--config", file, "--zk", "zk://z9:2181/other"}, "zk://z9:2181/other",
+			"leader from zk://z9:2181/other, masters 10.0.0.1:5050"},
+		{[]string{"--masters", "m1:5050"}, "", "masters m1:5050"},
+	} {
+		f := &dnsFlags{}
+		fs := pflag.NewFlagSet("dns", pflag.ContinueOnError)
+		f.register(fs, "")
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := f.config(fs, "")
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if cfg.Zk != tc.zk {
+			t.Errorf("%v: zk %q, want %q", tc.args, cfg.Zk, tc.zk)
+		}
+		if got := leaderSource(cfg); got != tc.source {
+			t.Errorf("%v: start-up line %q, want %q", tc.args, got, tc.source)
+		}
+	}
+}

@@ -17,13 +17,17 @@ import (
 	"strata/dns/feed"
 	"strata/dns/records"
 	"strata/dns/server"
+	"strata/kernel/election"
 	"strata/kernel/version"
 )
 
-// Service runs the feed, the DNS server and its HTTP API.
+// Service runs the feed, the DNS server and its HTTP API, and with a zk:// URL (Config.Zk) the
+// ZooKeeper detector that tells the feed which master leads.
 type Service struct {
-	cfg server.Config
-	log *slog.Logger
+	cfg  server.Config
+	log  *slog.Logger
+	base *slog.Logger
+	zk   *election.URL // nil without Config.Zk
 
 	ready chan struct{}
 	mu    sync.Mutex
@@ -31,19 +35,29 @@ type Service struct {
 	http  string
 }
 
-// New checks cfg (a mesos-dns config, with its Masters) and returns a Service.
+// New checks cfg (a mesos-dns config, with its Masters or its Zk URL) and returns a Service.
+// With Zk the feed follows the leader ZooKeeper names (Masters, if given, are a fallback and
+// still number the masterN names), as Mesos-DNS does.
 func New(cfg server.Config, logger *slog.Logger) (*Service, error) {
 	cfg, err := cfg.Validate()
 	if err != nil {
 		return nil, err
 	}
-	if len(cfg.Masters) == 0 {
-		return nil, errors.New("dns: no masters: set Masters in the config or --masters")
+	if len(cfg.Masters) == 0 && cfg.Zk == "" {
+		return nil, errors.New("dns: no masters: set Masters or Zk in the config, or --masters or --zk")
+	}
+	var zk *election.URL
+	if cfg.Zk != "" {
+		u, err := election.ParseURL(cfg.Zk)
+		if err != nil {
+			return nil, fmt.Errorf("dns: zk: %w", err)
+		}
+		zk = &u
 	}
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Service{cfg: cfg, log: logger.With("component", "dns"), ready: make(chan struct{})}, nil
+	return &Service{cfg: cfg, log: logger.With("component", "dns"), base: logger, zk: zk, ready: make(chan struct{})}, nil
 }
 
 // Ready is closed once the DNS and HTTP listeners are open (records may
@@ -76,7 +90,16 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	f, err := feed.New(feed.Config{Masters: s.cfg.Masters, Set: set, Logger: s.log, Registerer: reg})
+	fcfg := feed.Config{Masters: s.cfg.Masters, Set: set, Logger: s.log, Registerer: reg}
+	var det *election.Detector
+	if s.zk != nil {
+		if det, err = election.NewDetector(election.Config{URL: *s.zk, Logger: s.base}); err != nil {
+			return fmt.Errorf("dns: %w", err)
+		}
+		fcfg.Detector = det
+		fcfg.DetectionTimeout = time.Duration(s.cfg.ZkDetectionTimeout) * time.Second
+	}
+	f, err := feed.New(fcfg)
 	if err != nil {
 		return fmt.Errorf("dns: %w", err)
 	}
@@ -117,8 +140,18 @@ func (s *Service) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	var wg sync.WaitGroup
+	if det != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := det.Run(runCtx); err != nil {
+				errs <- fmt.Errorf("dns: leader detection: %w", err)
+				cancel()
+			}
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -158,7 +191,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	close(s.ready)
-	s.log.Info("serving DNS", "dns", s.DNSAddr(), "http", s.HTTPAddr(), "domain", s.cfg.Domain, "masters", s.cfg.Masters)
+	s.log.Info("serving DNS", "dns", s.DNSAddr(), "http", s.HTTPAddr(), "domain", s.cfg.Domain, "masters", s.cfg.Masters,
+		"zk", s.zkString())
 
 	<-runCtx.Done()
 	if httpSrv != nil {
@@ -173,4 +207,12 @@ func (s *Service) Run(ctx context.Context) error {
 	default:
 		return nil
 	}
+}
+
+// zkString is the zk:// URL the leader is detected at, without its password; "" without one.
+func (s *Service) zkString() string {
+	if s.zk == nil {
+		return ""
+	}
+	return s.zk.String()
 }

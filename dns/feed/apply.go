@@ -109,6 +109,13 @@ func (v *view) replace(sub *masterpb.Event_Subscribed, leader string, masters []
 	return n
 }
 
+// setMasters points the leader and master names at leader (a PID) and masters, between
+// snapshots: when the detector names a new leader before its snapshot arrives.
+func (v *view) setMasters(leader string, masters []string) {
+	v.set.SetMasters(leader, masters)
+	v.leader, v.masters = leader, masters
+}
+
 // apply applies one event other than SUBSCRIBED.
 func (v *view) apply(ev *masterpb.Event) outcome {
 	switch ev.GetType() {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"strata/dns/records"
+	"strata/kernel/election"
 	"strata/kernel/mesos/masterpb"
 	"strata/kernel/mesos/mesospb"
 )
@@ -328,5 +329,13 @@ func TestNewValidates(t *testing.T) {
 	}
 	if !slices.Equal(f.hosts, []string{"10.0.0.1:5050", "10.0.0.2:5050"}) {
 		t.Errorf("hosts %v", f.hosts)
+	}
+	// A detector alone will do: it names the masters.
+	det, err := election.NewDetector(election.Config{URL: election.URL{Servers: []string{"127.0.0.1:2181"}, Path: "/mesos"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{Set: set, Detector: det}); err != nil {
+		t.Errorf("New with a Detector and no Masters: %v", err)
 	}
 }

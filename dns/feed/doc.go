@@ -8,10 +8,19 @@
 //	go f.Run(ctx)
 //	<-f.Ready() // the DNS server answers SERVFAIL until then
 //
+// With ZooKeeper, the feed follows whichever master leads, as Mesos-DNS does with its zk
+// setting; the caller runs the detector:
+//
+//	u, _ := election.ParseURL("zk://10.0.0.1:2181,10.0.0.2:2181/mesos")
+//	det, _ := election.NewDetector(election.Config{URL: u})
+//	go det.Run(ctx)
+//	f, err := feed.New(feed.Config{Detector: det, DetectionTimeout: 30 * time.Second, Set: set})
+//
 // # The stream
 //
 // Run POSTs {"type":"SUBSCRIBE"} to /api/v1 with Accept: application/x-protobuf, trying the last
-// leader first and then every configured master. A master that does not lead answers 307 with a
+// leader first and then every configured master (with a Detector: the leader it names first,
+// see below). A master that does not lead answers 307 with a
 // protocol-relative Location (//host:port/api/v1); the feed follows it (only to the host:port it
 // names, at most a few hops). The answer is a RecordIO stream of master.Event messages:
 //
@@ -54,10 +63,41 @@
 // agent's TASK_ADDEDs before its AGENT_ADDED), when the agent is removed, or after
 // CarryOverTimeout (the master's agent re-registration timeout, 10 minutes by default).
 //
+// # Following the leader through ZooKeeper
+//
+// With Config.Detector (an *election.Detector on a zk:// URL, reading the Mesos election znodes
+// json.info_NNNNNNNNNN) the feed does what Mesos-DNS does with zk:
+//
+//   - It subscribes to the master the detector names, then to the configured Masters, if any,
+//     as Mesos-DNS falls back to its masters list. ZooKeeper wins: a configured master is only
+//     tried after the detected leader failed, and a redirect from it is followed as usual. Until
+//     the detector names a first leader, with no Masters configured, the feed waits.
+//   - When the detector names another leader, the feed drops its stream at once (even if the
+//     deposed master still serves it) and subscribes to the new leader; a wait between failed
+//     attempts is cut short the same way. The new leader's SUBSCRIBED snapshot then replaces
+//     the whole set (with the carry-over below), so records missed meanwhile are corrected.
+//   - Meanwhile the last good records keep being served: a leader change never makes the
+//     server answer SERVFAIL once the first snapshot is in. As soon as the change is seen, and
+//     before the new snapshot arrives, leader.D, _leader._tcp.D, _leader._udp.D and master.D
+//     point at the new leader (its pid from the znode's MasterInfo).
+//   - masterN.D are numbered from the detected leader followed by the configured Masters
+//     (Mesos-DNS' order: its zk leader, then its config's masters); a master listed twice gets
+//     one name.
+//   - If the detector names no leader Config.DetectionTimeout after Run starts, the feed logs
+//     an error. Mesos-DNS exits at that point (zkDetectionTimeout); the feed keeps waiting
+//     and loads the records once a leader shows up (or keeps following the configured
+//     Masters, if they gave it a snapshot).
+//
+// The ZooKeeper session itself (timeouts, reconnection) is the detector's; a leader that dies
+// is seen when its session expires (the master's --zk_session_timeout), though its stream
+// usually breaks first and the feed retries it with backoff until the detector names the next
+// leader.
+//
 // # Metrics
 //
 // With Config.Registerer set, the feed registers strata_dns_feed_events_total{type},
-// strata_dns_feed_reconnects_total, strata_dns_feed_connected,
+// strata_dns_feed_reconnects_total, strata_dns_feed_leader_changes_total (changes of the
+// detected leader the feed followed), strata_dns_feed_connected,
 // strata_dns_feed_last_event_timestamp_seconds, strata_dns_feed_carried_over_tasks,
 // strata_dns_feed_apply_duration_seconds (from
 // the receipt of an event to the Set reflecting it) and strata_dns_programming_latency_seconds:

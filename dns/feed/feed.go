@@ -31,11 +31,21 @@ const (
 	defaultHeartbeat = 15 * time.Second
 )
 
-// Config configures a Feed. Masters and Set are required.
+// Config configures a Feed. Set is required, and Masters or Detector.
 type Config struct {
 	// Masters are the masters to try, "host:port" or "http(s)://host:port". They are also the
-	// list the masterN.D records are numbered from.
+	// list the masterN.D records are numbered from. With a Detector they are optional: they
+	// follow the detected leader in that list, and are tried only when it cannot be reached.
 	Masters []string
+	// Detector, if not nil, names the leading master (with a zk:// URL: an
+	// *election.Detector, which the caller runs): the feed subscribes to the master it names
+	// and, when it names another, drops its stream and subscribes to the new one (see the
+	// package documentation).
+	Detector Detector
+	// DetectionTimeout is how long the feed waits for the Detector to name a first leader
+	// before it logs an error (Mesos-DNS' ZkDetectionTimeout; Mesos-DNS exits there, the feed
+	// keeps waiting). 0: no error is logged.
+	DetectionTimeout time.Duration
 	// Set receives the records. The feed is its only writer.
 	Set *records.Set
 	// HTTPClient is copied for the feed's requests, with its Timeout cleared (a stream lasts
@@ -81,6 +91,8 @@ type Feed struct {
 	readyOne sync.Once
 	// carriedShown is set while the carried-over gauge is not 0 (Run's goroutine only).
 	carriedShown bool
+	// lastDetected is the last leader the Detector named (Run's goroutine only).
+	lastDetected endpoint
 
 	mu        sync.Mutex
 	leader    endpoint
@@ -92,8 +104,8 @@ func New(cfg Config) (*Feed, error) {
 	if cfg.Set == nil {
 		return nil, errors.New("feed: Config.Set is required")
 	}
-	if len(cfg.Masters) == 0 {
-		return nil, errors.New("feed: Config.Masters is empty")
+	if len(cfg.Masters) == 0 && cfg.Detector == nil {
+		return nil, errors.New("feed: Config.Masters is empty and no Config.Detector is set")
 	}
 	f := &Feed{ready: make(chan struct{})}
 	for _, m := range cfg.Masters {
@@ -176,17 +188,26 @@ func (f *Feed) setConnected(ep endpoint, ok bool) {
 }
 
 // Run follows the masters' event stream until ctx ends, reconnecting whenever the stream
-// breaks; it returns nil when ctx ends. The Set keeps its records meanwhile. Only one Run may
-// be active at a time; a Feed may be run again after Run returns.
+// breaks or the Detector names another leader; it returns nil when ctx ends. The Set keeps its
+// records meanwhile. Only one Run may be active at a time; a Feed may be run again after Run
+// returns.
 func (f *Feed) Run(ctx context.Context) error {
 	if !f.running.CompareAndSwap(false, true) {
 		return errors.New("feed: Run is already running")
 	}
 	defer f.running.Store(false)
 	bo := backoff{min: f.cfg.MinBackoff, max: f.cfg.MaxBackoff}
+	if f.cfg.Detector != nil && f.cfg.DetectionTimeout > 0 {
+		t := time.AfterFunc(f.cfg.DetectionTimeout, f.checkDetection)
+		defer t.Stop()
+	}
 	for {
+		cands, ok := f.targets(ctx)
+		if !ok {
+			return nil
+		}
 		start := time.Now()
-		err := f.session(ctx)
+		err := f.session(ctx, cands, f.lastDetected.host)
 		f.setConnected(endpoint{}, false)
 		// A pooled connection may be as dead as the stream was (a half-open TCP connection);
 		// the next attempt dials afresh.
@@ -195,17 +216,48 @@ func (f *Feed) Run(ctx context.Context) error {
 			return nil
 		}
 		f.metrics.reconnects.Inc()
+		if errors.Is(err, errLeaderChanged) {
+			f.log.Info("the leading master changed; re-subscribing to the new leader", "from", cands[0].host, "err", err)
+			f.followedChange()
+			bo.reset()
+			continue
+		}
 		if time.Since(start) > f.cfg.MaxBackoff {
 			bo.reset()
 		}
 		d := bo.next()
 		f.log.Warn("operator stream lost; keeping the last records and reconnecting", "err", err, "retry_in", d)
-		t := time.NewTimer(d)
+		if !f.wait(ctx, d, cands[0]) {
+			return nil
+		}
+	}
+}
+
+// wait sleeps for d, or less when the Detector names a leader other than tried meanwhile; it
+// returns false when ctx ends.
+func (f *Feed) wait(ctx context.Context, d time.Duration, tried endpoint) bool {
+	var changed <-chan struct{}
+	if f.cfg.Detector != nil {
+		changed = f.cfg.Detector.Changed()
+		if ep, ok := f.detected(); ok && ep.host != tried.host {
+			f.followedChange()
+			return true
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return nil
+			return false
 		case <-t.C:
+			return true
+		case <-changed:
+			changed = f.cfg.Detector.Changed()
+			if ep, ok := f.detected(); ok && ep.host != tried.host {
+				f.followedChange()
+				return true
+			}
 		}
 	}
 }
@@ -213,10 +265,14 @@ func (f *Feed) Run(ctx context.Context) error {
 var (
 	errNoSnapshot = errors.New("feed: no SUBSCRIBED event within the connect timeout")
 	errStalled    = errors.New("feed: no event within the missed-heartbeat limit")
+	// errLeaderChanged ends a session when the Detector names a new leader.
+	errLeaderChanged = errors.New("feed: the detector names a new leading master")
 )
 
-// session runs one subscription: open, snapshot, events, until the stream ends.
-func (f *Feed) session(ctx context.Context) error {
+// session runs one subscription at the first of cands that serves it (or redirects to a
+// master that does): open, snapshot, events, until the stream ends.
+// With a Detector, seen is the leader it named when the session began.
+func (f *Feed) session(ctx context.Context, cands []endpoint, seen string) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var subbed atomic.Bool // this session has had its SUBSCRIBED
@@ -228,11 +284,14 @@ func (f *Feed) session(ctx context.Context) error {
 		}
 	})
 	defer watchdog.Stop()
-	s, err := f.open(sctx)
+	s, err := f.open(sctx, cands)
 	if err != nil {
 		return causeOr(sctx, err)
 	}
 	defer s.body.Close()
+	if f.cfg.Detector != nil {
+		go f.followDetector(sctx, cancel, seen, s)
+	}
 	// Ask for the leader's MasterInfo while the snapshot is on its way.
 	leaderc := make(chan string, 1)
 	go func() {
@@ -266,7 +325,7 @@ func (f *Feed) session(ctx context.Context) error {
 				return context.Cause(sctx)
 			}
 			stallAfter = heartbeat(ev.GetSubscribed().GetHeartbeatIntervalSeconds()) * time.Duration(f.cfg.MissedHeartbeats)
-			carried := f.view.replace(ev.GetSubscribed(), leader, f.hosts, recv)
+			carried := f.view.replace(ev.GetSubscribed(), leader, f.masterList(leader), recv)
 			watchdog.Reset(stallAfter)
 			subbed.Store(true)
 			f.observe(ev, recv)

@@ -7,13 +7,14 @@ import (
 )
 
 type metrics struct {
-	events      *prometheus.CounterVec
-	reconnects  prometheus.Counter
-	connected   prometheus.Gauge
-	lastEvent   prometheus.Gauge
-	carried     prometheus.Gauge
-	apply       prometheus.Histogram
-	programming prometheus.Histogram
+	events        *prometheus.CounterVec
+	reconnects    prometheus.Counter
+	leaderChanges prometheus.Counter
+	connected     prometheus.Gauge
+	lastEvent     prometheus.Gauge
+	carried       prometheus.Gauge
+	apply         prometheus.Histogram
+	programming   prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -25,6 +26,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "strata_dns_feed_reconnects_total",
 			Help: "Operator streams that ended or could not be opened and were retried.",
+		}),
+		leaderChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_dns_feed_leader_changes_total",
+			Help: "Changes of the leading master named by the detector (ZooKeeper) that the feed followed.",
 		}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "strata_dns_feed_connected",
@@ -53,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	all := []prometheus.Collector{m.events, m.reconnects, m.connected, m.lastEvent, m.carried, m.apply, m.programming}
+	all := []prometheus.Collector{m.events, m.reconnects, m.leaderChanges, m.connected, m.lastEvent, m.carried, m.apply, m.programming}
 	for i, c := range all {
 		if err := reg.Register(c); err != nil {
 			for _, done := range all[:i] {

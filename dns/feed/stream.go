@@ -65,10 +65,11 @@ func parseMaster(s string) (endpoint, error) {
 
 // stream is an open operator event stream.
 type stream struct {
-	from  endpoint // the master serving it: the leader
-	body  io.ReadCloser
-	codec codec.Codec
-	rd    *recordio.Reader
+	dialled endpoint // the master the SUBSCRIBE was sent to first
+	from    endpoint // the master serving it: the leader
+	body    io.ReadCloser
+	codec   codec.Codec
+	rd      *recordio.Reader
 }
 
 // post sends one operator call (a JSON body) to ep and asks for a protobuf answer.
@@ -83,10 +84,10 @@ func (f *Feed) post(ctx context.Context, ep endpoint, call string) (*http.Respon
 	return f.client.Do(req)
 }
 
-// open subscribes at the first candidate master that leads, or is redirected to one.
-func (f *Feed) open(ctx context.Context) (*stream, error) {
+// open subscribes at the first of cands that leads, or is redirected to one.
+func (f *Feed) open(ctx context.Context, cands []endpoint) (*stream, error) {
 	var errs []error
-	for _, ep := range f.candidates() {
+	for _, ep := range cands {
 		s, err := f.openAt(ctx, ep)
 		if err == nil {
 			return s, nil
@@ -99,25 +100,9 @@ func (f *Feed) open(ctx context.Context) (*stream, error) {
 	return nil, fmt.Errorf("feed: subscribe: %w", errors.Join(errs...))
 }
 
-// candidates lists the last leader first, then every configured master.
-func (f *Feed) candidates() []endpoint {
-	f.mu.Lock()
-	last := f.leader
-	f.mu.Unlock()
-	out := make([]endpoint, 0, len(f.masters)+1)
-	if last.host != "" {
-		out = append(out, last)
-	}
-	for _, ep := range f.masters {
-		if ep != last {
-			out = append(out, ep)
-		}
-	}
-	return out
-}
-
 // openAt subscribes at ep, following redirects.
 func (f *Feed) openAt(ctx context.Context, ep endpoint) (*stream, error) {
+	dialled := ep
 	for hop := 0; ; hop++ {
 		resp, err := f.post(ctx, ep, subscribeCall)
 		if err != nil {
@@ -131,7 +116,7 @@ func (f *Feed) openAt(ctx context.Context, ep endpoint) (*stream, error) {
 				return nil, fmt.Errorf("%s: SUBSCRIBE answer: %w", ep.host, err)
 			}
 			rd := recordio.NewReader(resp.Body, recordio.WithMaxRecordSize(f.cfg.MaxRecordSize))
-			return &stream{from: ep, body: resp.Body, codec: cd, rd: rd}, nil
+			return &stream{dialled: dialled, from: ep, body: resp.Body, codec: cd, rd: rd}, nil
 		case http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound,
 			http.StatusMovedPermanently, http.StatusSeeOther:
 			next, err := redirectTarget(resp)

@@ -29,8 +29,9 @@ type Config struct {
 	Timeout int `json:"Timeout"`
 	// StateTimeoutSeconds is the master state fetch timeout (default 300), for the feed.
 	StateTimeoutSeconds int `json:"StateTimeoutSeconds"`
-	// ZkDetectionTimeout is how long, in seconds, the feed may see no leader (default 30,
-	// 0 = forever).
+	// ZkDetectionTimeout is how long, in seconds, the feed waits for ZooKeeper to name a
+	// leader before it logs an error (default 30; 0: no error). Mesos-DNS exits there; Strata
+	// keeps waiting.
 	ZkDetectionTimeout int `json:"ZkDetectionTimeout"`
 	// HTTPPort is the HTTP API port (default 8123).
 	HTTPPort int `json:"HttpPort"`
@@ -50,8 +51,9 @@ type Config struct {
 	// fully qualified.
 	SOAMname string `json:"SOAMname"`
 	SOARname string `json:"SOARname"`
-	// Masters lists static masters "host:port"; Zk is "zk://h1:2181,h2:2181/mesos". Both are
-	// for the feed; Strata requires neither (its feed can be given the master directly).
+	// Masters lists static masters "host:port"; Zk is "zk://h1:2181,h2:2181/mesos". One of
+	// them is needed. With Zk the feed follows the leader ZooKeeper names; Masters, if given
+	// too, are a fallback and number the masterN names after the leader (as in Mesos-DNS).
 	Masters []string `json:"Masters"`
 	// ZoneResolvers maps a zone (no leading or trailing dot) to its upstream resolvers
 	// ("ip" or "ip:port"). A zone may not be the Mesos domain or mask another zone.
@@ -424,5 +426,28 @@ func (c Config) redacted() Config {
 	if c.MesosCredentials.Secret != "" {
 		c.MesosCredentials.Secret = "******"
 	}
+	c.Zk = redactZK(c.Zk)
 	return c
+}
+
+// redactZK masks the password of a zk://user:password@host:port,.../path URL.
+func redactZK(s string) string {
+	rest, ok := strings.CutPrefix(s, "zk://")
+	if !ok {
+		return s
+	}
+	hosts, path, hasPath := strings.Cut(rest, "/")
+	at := strings.LastIndexByte(hosts, '@')
+	if at < 0 {
+		return s
+	}
+	user, _, hasPass := strings.Cut(hosts[:at], ":")
+	if !hasPass {
+		return s
+	}
+	out := "zk://" + user + ":******@" + hosts[at+1:]
+	if hasPath {
+		out += "/" + path
+	}
+	return out
 }

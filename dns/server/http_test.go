@@ -51,6 +51,7 @@ func TestHTTPVersionAndConfig(t *testing.T) {
 
 	cfg := testConfig()
 	cfg.MesosCredentials = MesosCredentials{Principal: "p", Secret: "s3cret"}
+	cfg.Zk = "zk://u:zks3cret@10.0.0.1:2181,10.0.0.2:2181/mesos"
 	_, h = newHTTP(t, cfg, Options{})
 	var c map[string]any
 	if code := get(t, h, "/v1/config", &c); code != 200 {
@@ -65,6 +66,9 @@ func TestHTTPVersionAndConfig(t *testing.T) {
 	creds, _ := c["MesosCredentials"].(map[string]any)
 	if creds["Principal"] != "p" || creds["Secret"] == "s3cret" {
 		t.Errorf("credentials %v: the secret must be masked", creds)
+	}
+	if c["Zk"] != "zk://u:******@10.0.0.1:2181,10.0.0.2:2181/mesos" {
+		t.Errorf("Zk %v: the password must be masked", c["Zk"])
 	}
 }
 
