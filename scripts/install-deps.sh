@@ -11,7 +11,10 @@ export PATH="$PATH:/usr/sbin:/sbin"
 # podman runs OCI containers (kernel/containerizer/podman) with the runc runtime: crun, podman's
 # other choice, fails on hosts with hybrid cgroups. wrk loads HTTP APIs in the benchmarks (make bench).
 # dig (bind9-dnsutils) queries the DNS server in its tests; dnsperf loads it in the benchmarks.
+# ip (iproute2) makes the network namespaces and veth pairs of the partition test (kernel/e2e/netns;
+# its nsenter comes with util-linux, which every Debian has).
 declare -A need=(
+	[iproute2]=ip
 	[procps]=ps
 	[curl]=curl
 	[nodejs]=node

@@ -121,8 +121,16 @@ func (m *Master) agentSubscribe(c *gin.Context, call *internalpb.AgentCall) {
 	streamID := uuid.NewString()
 	stream := newAgentStream(streamID)
 	m.mu.Lock()
-	a, errMsg := m.attachAgent(call, stream)
+	a, errMsg, storeErr := m.attachAgent(call, stream)
 	m.mu.Unlock()
+	if storeErr != nil {
+		// Not a refusal: the agent keeps its id and tasks and tries again (an ERROR event would
+		// make a re-registering agent start over as a new one, killing its tasks).
+		stream.close("store unavailable")
+		m.log.Error("cannot admit agent: the store is unavailable", "err", storeErr)
+		textError(c, http.StatusServiceUnavailable, "Failed to admit agent: %v", storeErr)
+		return
+	}
 	startStream(c, codec.Protobuf, map[string]string{agentStreamHeader: streamID})
 	if errMsg != "" {
 		rec, _ := proto.Marshal(agentEventError(errMsg))
@@ -147,8 +155,10 @@ func validateAgentInfo(info *mesospb.AgentInfo) error {
 	return nil
 }
 
-// attachAgent admits or re-admits an agent on a new stream and queues (RE)REGISTERED. m.mu is held.
-func (m *Master) attachAgent(call *internalpb.AgentCall, stream *eventStream) (*agent, string) {
+// attachAgent admits or re-admits an agent on a new stream and queues (RE)REGISTERED. It returns
+// an error message instead when the agent may not register, and storeErr, with nothing changed,
+// when the store cannot record the admission (the agent should try again later). m.mu is held.
+func (m *Master) attachAgent(call *internalpb.AgentCall, stream *eventStream) (_ *agent, errMsg string, storeErr error) {
 	now := time.Now()
 	re := call.GetType() == internalpb.AgentCall_REREGISTER
 	var info *mesospb.AgentInfo
@@ -162,11 +172,11 @@ func (m *Master) attachAgent(call *internalpb.AgentCall, stream *eventStream) (*
 		info, address, ver, caps = r.GetAgentInfo(), r.GetAddress(), r.GetVersion(), r.GetCapabilities()
 	}
 	if info == nil {
-		return nil, "Expecting 'agent_info' to be present"
+		return nil, "Expecting 'agent_info' to be present", nil
 	}
 	info = proto.Clone(info).(*mesospb.AgentInfo)
 	if err := validateAgentInfo(info); err != nil {
-		return nil, err.Error()
+		return nil, err.Error(), nil
 	}
 	if address == "" {
 		address = net.JoinHostPort(info.GetHostname(), strconv.Itoa(int(info.GetPort())))
@@ -175,10 +185,10 @@ func (m *Master) attachAgent(call *internalpb.AgentCall, stream *eventStream) (*
 	if re {
 		id = info.GetId().GetValue()
 		if err := validateID("agent_info.id", id); err != nil {
-			return nil, err.Error()
+			return nil, err.Error(), nil
 		}
 		if !m.goneAgents[id].IsZero() {
-			return nil, "Agent has been marked gone and may not re-register"
+			return nil, "Agent has been marked gone and may not re-register", nil
 		}
 	} else {
 		id = fmt.Sprintf("%s-S%d", m.id, m.nextAgentID)
@@ -187,18 +197,6 @@ func (m *Master) attachAgent(call *internalpb.AgentCall, stream *eventStream) (*
 	}
 
 	wasUnreachable := !m.unreachableAgents[id].IsZero()
-	// prior is what the master tracked on a registered agent that comes back on a new stream; nil
-	// when the agent was not registered (new, recovered from the registry, or unreachable).
-	var prior map[string]map[string]*task
-	if old := m.agents[id]; old != nil {
-		// A new stream replaces the old one; the agent's state is rebuilt from what it reports,
-		// reconciled against prior.
-		if old.stream != nil {
-			old.stream.close("agent re-registered")
-		}
-		prior = old.tasks
-		m.removeAgentState(old)
-	}
 	ip, _, _ := net.SplitHostPort(address)
 	a := &agent{
 		id:             id,
@@ -220,17 +218,33 @@ func (m *Master) attachAgent(call *internalpb.AgentCall, stream *eventStream) (*
 		executorRes:    map[string]map[string]executorAlloc{},
 	}
 	_ = ip
-	if rec := m.recoveredAgents[id]; rec != nil {
+	rec := m.recoveredAgents[id]
+	if rec != nil {
 		a.registeredTime = rec.RegisteredAt
 		a.reregisteredTime = now
-		delete(m.recoveredAgents, id)
 	} else if re {
 		a.reregisteredTime = now
 	}
-	delete(m.unreachableAgents, id)
-
+	// The admission is durable before anything changes: when the store cannot take it, the master
+	// still tracks the agent (and its tasks) as it did.
 	if err := m.persistAgent(a, store.AgentAdmitted); err != nil {
-		return nil, "Failed to admit agent: " + err.Error()
+		return nil, "", err
+	}
+	if rec != nil {
+		delete(m.recoveredAgents, id)
+	}
+	delete(m.unreachableAgents, id)
+	// prior is what the master tracked on a registered agent that comes back on a new stream; nil
+	// when the agent was not registered (new, recovered from the registry, or unreachable).
+	var prior map[string]map[string]*task
+	if old := m.agents[id]; old != nil {
+		// A new stream replaces the old one; the agent's state is rebuilt from what it reports,
+		// reconciled against prior.
+		if old.stream != nil {
+			old.stream.close("agent re-registered")
+		}
+		prior = old.tasks
+		m.removeAgentState(old)
 	}
 	m.agents[id] = a
 	if err := m.alloc.AddAgent(id, info.GetHostname(), a.total, attributeMap(info)); err != nil {
@@ -274,7 +288,7 @@ func (m *Master) attachAgent(call *internalpb.AgentCall, stream *eventStream) (*
 	m.sendToAgent(a, ev)
 	m.log.Info("agent registered", "agent_id", id, "hostname", info.GetHostname(), "address", address, "reregistered", re)
 	m.operatorAgentAdded(a)
-	return a, ""
+	return a, "", nil
 }
 
 // adoptAgentState rebuilds the master's view of a re-registering agent's frameworks, executors and
@@ -337,9 +351,20 @@ func (m *Master) adoptAgentState(a *agent, r *internalpb.AgentCall_Reregister, w
 				p = nil
 			}
 		}
+		// A task on an agent the master had written off as unreachable is back: it leaves the
+		// unreachable list whatever its state, and a partition-aware framework, which heard
+		// TASK_UNREACHABLE (when the agent was marked so, or from reconciliation), is told its
+		// state (below).
+		takeUnreachable(fw, tk.GetTaskId().GetValue())
+		back := wasUnreachable && fw.partitionAware()
 		if isTerminal(tk.GetState()) {
 			// The agent still holds an unacknowledged terminal update: keep the master's record
 			// until the framework acknowledges it. Its resources are free already.
+			if p == nil && back {
+				p = &task{t: proto.Clone(tk).(*mesospb.Task), fw: fw, role: allocationRole(tk.GetResources(), fw)}
+				p.t.AgentId = &mesospb.AgentID{Value: proto.String(a.id)}
+				m.sendUpdate(fw, m.reregisteredStatus(p, a, now))
+			}
 			if p != nil {
 				p.agent, p.released = a, true
 				p.t.State = tk.GetState().Enum()
@@ -360,13 +385,6 @@ func (m *Master) adoptAgentState(a *agent, r *internalpb.AgentCall_Reregister, w
 			// The framework was already told this task is terminal: it must not come back.
 			kill = append(kill, tk.TaskId)
 			continue
-		}
-		// Drop any record of the task from the unreachable list: it is back.
-		for i, ut := range fw.unreachableTasks {
-			if ut.id() == tk.GetTaskId().GetValue() {
-				fw.unreachableTasks = append(fw.unreachableTasks[:i], fw.unreachableTasks[i+1:]...)
-				break
-			}
 		}
 		role := allocationRole(tk.GetResources(), fw)
 		t := &task{t: proto.Clone(tk).(*mesospb.Task), fw: fw, agent: a, res: toAlloc(tk.GetResources()), role: role}
@@ -391,6 +409,27 @@ func (m *Master) adoptAgentState(a *agent, r *internalpb.AgentCall_Reregister, w
 			m.log.Warn("allocator task allocation", "agent_id", a.id, "task_id", t.id(), "err", err)
 		}
 		m.operatorTaskAdded(t)
+		if back {
+			// As Mesos does: the framework heard TASK_UNREACHABLE and would otherwise learn that
+			// the task runs again only from its next reconciliation (minutes away), keeping its
+			// replacement and the returned task both running until then.
+			m.sendUpdate(fw, m.reregisteredStatus(t, a, now))
+		}
+	}
+	if wasUnreachable {
+		// Tasks written off as unreachable on this agent that it no longer reports ended while it
+		// was away (and their end was acknowledged, or lost with the agent's restart): DROPPED.
+		for _, fw := range m.frameworks {
+			for i := 0; i < len(fw.unreachableTasks); i++ {
+				if ut := fw.unreachableTasks[i]; ut.t.GetAgentId().GetValue() == a.id {
+					fw.unreachableTasks = append(fw.unreachableTasks[:i], fw.unreachableTasks[i+1:]...)
+					i--
+					m.transitionTask(ut, mesospb.TaskState_TASK_DROPPED, mesospb.TaskStatus_REASON_RECONCILIATION,
+						"Reconciliation: task unknown to the agent after it re-registered", now)
+					m.completeTask(ut)
+				}
+			}
+		}
 	}
 	// Tracked tasks the agent did not report are not running there.
 	for fwid, byTask := range prior {
@@ -405,6 +444,40 @@ func (m *Master) adoptAgentState(a *agent, r *internalpb.AgentCall_Reregister, w
 		}
 	}
 	return kill
+}
+
+// takeUnreachable removes a task from the framework's unreachable list and returns it (nil when
+// it is not there). m.mu is held.
+func takeUnreachable(fw *framework, taskID string) *task {
+	for i, ut := range fw.unreachableTasks {
+		if ut.id() == taskID {
+			fw.unreachableTasks = append(fw.unreachableTasks[:i], fw.unreachableTasks[i+1:]...)
+			return ut
+		}
+	}
+	return nil
+}
+
+// reregisteredStatus is the update a partition-aware framework gets for a task it was told is
+// UNREACHABLE when the agent comes back with it: the task's state as the agent reports it, from
+// the master (no uuid, nothing to acknowledge), with REASON_AGENT_REREGISTERED (Mesos'
+// REASON_SLAVE_REREGISTERED), and what the task's last status said of its container, health and
+// checks. It is recorded in the task's status history. m.mu is held.
+func (m *Master) reregisteredStatus(t *task, a *agent, now time.Time) *mesospb.TaskStatus {
+	st := masterStatus(t.id(), a.id, t.t.GetState(), mesospb.TaskStatus_REASON_AGENT_REREGISTERED,
+		"Agent "+a.id+" re-registered", now)
+	if t.t.GetExecutorId() != nil {
+		st.ExecutorId = t.t.GetExecutorId()
+	}
+	if n := len(t.t.Statuses); n > 0 {
+		last := t.t.Statuses[n-1]
+		st.Healthy = last.Healthy
+		st.CheckStatus = last.CheckStatus
+		st.ContainerStatus = last.ContainerStatus
+		st.Labels = last.Labels
+	}
+	t.t.Statuses = appendStatus(t.t.Statuses, st)
+	return st
 }
 
 // allocationRole is the role resources were allocated to: their allocation_info, else the

@@ -87,6 +87,13 @@ func TestAgentUnreachable(t *testing.T) {
 		t.Fatalf("kill_tasks = %v, want [l1]", kill)
 	}
 	lcEventually(t, "the agent to kill l1", func() bool { return strings.Join(agent.Tasks(), ",") == "p1" })
+	// The partition-aware framework hears at once that p1 runs again (as Mesos does), without
+	// having to reconcile.
+	st = pa.must("TASK_RUNNING of p1 on re-registration", updateWith("p1", mesospb.TaskState_TASK_RUNNING)).GetUpdate().GetStatus()
+	if st.GetReason() != mesospb.TaskStatus_REASON_AGENT_REREGISTERED || st.GetSource() != mesospb.TaskStatus_SOURCE_MASTER ||
+		len(st.GetUuid()) != 0 || st.GetAgentId().GetValue() != agent.ID() {
+		t.Fatalf("p1 when its agent re-registered: %v", st)
+	}
 	state = lcState(t, tm.addr)
 	if state.UnreachableSlaves != 0 || !state.hasSlave(agent.ID()) {
 		t.Fatalf("state after re-registration: unreachable_slaves %d, slaves %+v", state.UnreachableSlaves, state.Slaves)

@@ -276,6 +276,24 @@ func (a *Agent) SendStatus(taskID string, state, latest mesospb.TaskState) ([]by
 	return a.sendUpdate(t, state, latest), nil
 }
 
+// EndUnreported ends a task while the master cannot hear of it (the agent is cut off): no update
+// is sent, and the task stays in the agent's report, in its terminal state, until it is
+// acknowledged, as a real agent keeps a task whose terminal update is pending: the next
+// re-registration reports it so. Use SendStatus afterwards to deliver the update.
+func (a *Agent) EndUnreported(taskID string, state mesospb.TaskState) error {
+	if !terminal(state) {
+		return fmt.Errorf("simagent: %s is not a terminal state", state)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t := a.tasks[taskID]
+	if t == nil {
+		return fmt.Errorf("simagent: no task %s", taskID)
+	}
+	t.state = state
+	return nil
+}
+
 // Forget drops a task without any status update, as if its RUN_TASK had never arrived; the next
 // re-registration does not report it.
 func (a *Agent) Forget(taskID string) {

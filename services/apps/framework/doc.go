@@ -47,7 +47,11 @@
 //   - Unreachable instances (TASK_UNREACHABLE) are replaced after the app's
 //     unreachableStrategy.inactiveAfterSeconds and forgotten after expungeAfterSeconds (a task
 //     that comes back after that is killed as unknown); staging tasks that never start within
-//     the launch timeout are killed and replaced.
+//     the launch timeout are killed and replaced. When an unreachable instance's agent comes back
+//     the master reports the task RUNNING (REASON_AGENT_REREGISTERED): it counts again, and the
+//     surplus is killed in killSelection order (the replacements first with YOUNGEST_FIRST). That
+//     update repeats the last health result: like a reconciliation answer, it is not counted as
+//     a check.
 //   - Events go to Config.Events: status_update_event and instance_changed_event when a task
 //     is launched (TASK_STAGING) and whenever an update brings a new state (as Marathon, which
 //     publishes on condition changes, so reconciliation answers repeating a state publish

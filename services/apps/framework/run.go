@@ -288,9 +288,10 @@ func (f *Framework) update(ctx context.Context, st *mesospb.TaskStatus) error {
 				i.StartedAt = time.Unix(0, int64(ts*1e9)).UTC()
 			}
 		}
-		// A reconciliation answer repeats the last result: it is not a check of its own, and
-		// counting it would bring a health kill closer.
-		if st.Healthy != nil && (i.Health == nil || st.GetReason() != mesospb.TaskStatus_REASON_RECONCILIATION) {
+		// A reconciliation answer (or the master's word that a task came back with its agent)
+		// repeats the last result: it is not a check of its own, and counting it would bring a
+		// health kill closer.
+		if st.Healthy != nil && (i.Health == nil || !repeatsHealth(st)) {
 			if i.Health == nil || i.Health.Alive != st.GetHealthy() {
 				f.emit(healthEvents(i, st.GetHealthy())...)
 			}
@@ -306,6 +307,17 @@ func (f *Framework) update(ctx context.Context, st *mesospb.TaskStatus) error {
 	f.kick()
 	f.cfg.OnChange()
 	return err
+}
+
+// repeatsHealth reports whether an update carries a health result already reported rather than a
+// new check: reconciliation answers, and the update the master sends when an unreachable task's
+// agent re-registers.
+func repeatsHealth(st *mesospb.TaskStatus) bool {
+	switch st.GetReason() {
+	case mesospb.TaskStatus_REASON_RECONCILIATION, mesospb.TaskStatus_REASON_AGENT_REREGISTERED:
+		return true
+	}
+	return false
 }
 
 // applyHealth records a health check result.
