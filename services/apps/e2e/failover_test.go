@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -142,5 +143,73 @@ func TestAppsLeaderKilledDuringDeployment(t *testing.T) {
 	})
 	if a, ok := getApp(leader.base, "/ha"); !ok || !a.healthy(3) || a.Version != final.Version {
 		t.Fatalf("the restarted replica's view of /ha: %+v", a)
+	}
+}
+
+// TestAppsSurvivePostgresRestart stops the apps service's PostgreSQL under a running app and
+// starts it again. While it is down the service keeps serving reads from memory and refuses
+// changes it cannot store (5xx, nothing deployed); its tasks keep running. Once PostgreSQL is
+// back, changes are accepted again without a restart of the service, and no task was killed.
+func TestAppsSurvivePostgresRestart(t *testing.T) {
+	bb := busybox(t)
+	pg := pgserver.Start(t)
+	dsn := pg.CreateDB("apps")
+	mp, ap, pp := freePort(t), freePort(t), freePort(t)
+	start(t, "dev", "--apps=false", "--jobs=false", "--dns=false", "--work-dir", t.TempDir(),
+		"--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap))
+	master := fmt.Sprintf("127.0.0.1:%d", mp)
+	base := fmt.Sprintf("http://127.0.0.1:%d", pp)
+	svc := start(t, "apps", "--master", master, "--ip", "127.0.0.1", "--port", fmt.Sprint(pp),
+		"--work-dir", t.TempDir(), "--db", dsn)
+	eventually(t, 30*time.Second, "the apps service", func() bool {
+		code, _ := request("GET", base+"/ping", "")
+		return code == 200
+	})
+	mustRequest(t, "POST", base+"/v2/apps", webApp(bb, "/pg", 2, 0), 201)
+	first := waitHealthy(t, base, "/pg", 2)
+
+	pg.Stop()
+	eventually(t, 30*time.Second, "PostgreSQL to stop", func() bool {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", pg.Port), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	if a, ok := getApp(base, "/pg"); !ok || !a.healthy(2) {
+		t.Fatalf("reads while PostgreSQL is down: %+v", a)
+	}
+	asked := time.Now()
+	if code, body := request("PUT", base+"/v2/apps/pg", scaleBody("/pg", 3)); code < 500 {
+		t.Fatalf("a change while PostgreSQL is down: %d %s, want a 5xx", code, body)
+	} else {
+		t.Logf("a change while PostgreSQL is down: %d after %v: %s", code, time.Since(asked).Round(time.Millisecond), body)
+	}
+	time.Sleep(2 * time.Second)
+	if a, _ := getApp(base, "/pg"); a.Instances != 2 || len(masterTasks(t, master)) != 2 {
+		t.Fatalf("a change that could not be stored was deployed: %+v", a)
+	}
+
+	stopped := time.Now()
+	pg.Start()
+	restarted := time.Now()
+	eventually(t, 30*time.Second, "a change to be accepted again", func() bool {
+		code, _ := request("PUT", base+"/v2/apps/pg", scaleBody("/pg", 3))
+		return code == 200
+	})
+	accepted := time.Now()
+	final := waitHealthy(t, base, "/pg", 3)
+	t.Logf("PostgreSQL restarted in %v; the first change accepted %v after; scaled %v after that",
+		restarted.Sub(stopped).Round(time.Millisecond), accepted.Sub(restarted).Round(time.Millisecond),
+		time.Since(accepted).Round(time.Millisecond))
+	for id := range first.ids() {
+		if !final.ids()[id] {
+			t.Errorf("task %s did not survive the PostgreSQL restart", id)
+		}
+	}
+	select {
+	case <-svc.Done():
+		t.Fatalf("the apps service exited:\n%s", svc.Output())
+	default:
 	}
 }
