@@ -123,6 +123,8 @@ func Create(t testing.TB, tag string) *NS {
 		{"-n", ns.Name, "addr", "add", ns.NSIP + "/30", "dev", ns.NSIf},
 		{"-n", ns.Name, "link", "set", ns.NSIf, "up"},
 		{"-n", ns.Name, "link", "set", "lo", "up"},
+		// Every host address (a HostAddress too) is reached through the host side.
+		{"-n", ns.Name, "route", "add", "default", "via", ns.HostIP},
 	}
 	for _, s := range steps {
 		if err := ip(s...); err != nil {
@@ -286,4 +288,32 @@ func (n *NS) Delete() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// HostAddress gives the host an address of its own, 10.213.N.1/32 on the loopback interface,
+// that every namespace reaches (through its default route) and that, unlike a veth's host side,
+// stays up when a namespace's link goes down: the address for servers that agents in several
+// namespaces share (masters, ZooKeeper). The address is removed at the end of the test.
+func HostAddress(t testing.TB) string {
+	t.Helper()
+	if err := Available(); err != nil {
+		t.Fatal(err)
+	}
+	subnet, err := freeSubnet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("10.213.%d.1", subnet)
+	if err := ip("addr", "add", addr+"/32", "dev", "lo"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ip("addr", "del", addr+"/32", "dev", "lo"); err != nil {
+			t.Errorf("netns cleanup: %v", err)
+		}
+		seqMu.Lock()
+		delete(taken, subnet)
+		seqMu.Unlock()
+	})
+	return addr
 }

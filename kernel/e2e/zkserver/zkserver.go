@@ -32,6 +32,7 @@ func Require(t testing.TB) {
 // Member is one ZooKeeper server.
 type Member struct {
 	ID         int
+	Host       string // the address clients are served on
 	ClientPort int
 	dir        string
 	proc       *procs.Proc
@@ -45,7 +46,11 @@ type Ensemble struct {
 }
 
 // Start runs an ensemble of n members (n = 1: a standalone server) and waits until it serves.
-func Start(t testing.TB, n int) *Ensemble {
+func Start(t testing.TB, n int) *Ensemble { return StartOn(t, n, "127.0.0.1") }
+
+// StartOn is Start with the members' clients served on host (an address of this machine that
+// clients in other network namespaces reach) instead of 127.0.0.1.
+func StartOn(t testing.TB, n int, host string) *Ensemble {
 	t.Helper()
 	Require(t)
 	e := &Ensemble{t: t}
@@ -54,10 +59,10 @@ func Start(t testing.TB, n int) *Ensemble {
 		peers[i] = [2]int{procs.FreePort(t), procs.FreePort(t)}
 	}
 	for i := range n {
-		m := &Member{ID: i + 1, ClientPort: procs.FreePort(t), dir: t.TempDir(), t: t}
+		m := &Member{ID: i + 1, Host: host, ClientPort: procs.FreePort(t), dir: t.TempDir(), t: t}
 		var cfg strings.Builder
-		fmt.Fprintf(&cfg, "tickTime=200\ninitLimit=50\nsyncLimit=25\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n",
-			filepath.Join(m.dir, "data"), m.ClientPort)
+		fmt.Fprintf(&cfg, "tickTime=200\ninitLimit=50\nsyncLimit=25\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\n",
+			filepath.Join(m.dir, "data"), m.ClientPort, host)
 		cfg.WriteString("admin.enableServer=false\n4lw.commands.whitelist=srvr,ruok\nmaxSessionTimeout=60000\n")
 		if n > 1 {
 			for j := range n {
@@ -99,7 +104,7 @@ func (e *Ensemble) URL(path string) string {
 }
 
 // Addr is the member's client address.
-func (m *Member) Addr() string { return fmt.Sprintf("127.0.0.1:%d", m.ClientPort) }
+func (m *Member) Addr() string { return fmt.Sprintf("%s:%d", m.Host, m.ClientPort) }
 
 // Start starts the member (again).
 func (m *Member) Start() {
