@@ -52,7 +52,7 @@ func (a *agentProc) start(t *testing.T) {
 type cluster struct {
 	t         *testing.T // the running (sub)test, for assertions
 	root      *testing.T // the suite: processes started again in a subtest must outlive it
-	host      string // the masters' and ZooKeeper's address, reached from every namespace
+	host      string     // the masters' and ZooKeeper's address, reached from every namespace
 	zk        *zkserver.Ensemble
 	pg        *pgserver.Server
 	masters   []*member
