@@ -1,7 +1,9 @@
 // Package e2e holds the kernel's end-to-end tests: they run the real strata binary (master, agent,
-// command and default executors, strata execute, strata dev) as separate processes on free loopback ports, drive
+// command and default executors, strata execute, strata dev) as separate processes on free loopback ports
+// (agents of the partition test in network namespaces of their own, kernel/e2e/netns), drive
 // them through the public Mesos APIs with kernel/scheduler and raw HTTP, and check what a user
 // would see: exit codes, status updates, sandbox files, and that no task process outlives a shutdown.
+// The whole-cluster fault suite is kernel/e2e/faults.
 //
 // The binary comes from $STRATA_BIN (set by `make test`) or is built once by TestMain.
 package e2e
