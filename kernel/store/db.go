@@ -40,3 +40,20 @@ func Dialect(db *gorm.DB) string {
 	}
 	return "sqlite"
 }
+
+// OpenDBWith opens the database of dsn (OpenDB) and hands it to wrap, which migrates it and
+// returns the component's store; if wrap fails, the database is closed.
+func OpenDBWith[T any](dsn string, wrap func(*gorm.DB) (T, error)) (T, error) {
+	db, err := OpenDB(dsn)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	s, err := wrap(db)
+	if err != nil {
+		if sqlDB, e := db.DB(); e == nil {
+			sqlDB.Close()
+		}
+	}
+	return s, err
+}

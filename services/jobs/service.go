@@ -141,35 +141,15 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}
-	httpSrv := &http.Server{Handler: rep, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- httpSrv.Serve(ln) }()
 	s.mu.Lock()
 	s.addr = ln.Addr().String()
 	s.mu.Unlock()
 	close(s.ready)
 	s.log.Info("serving the Metronome and Chronos APIs", "addr", ln.Addr().String(), "advertised", advertised, "zk", s.cfg.ZK)
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	led := make(chan error, 1)
-	go func() {
-		led <- rep.Run(runCtx, func(lctx context.Context, serve func(http.Handler)) error {
-			return s.lead(lctx, advertised, reg, local, serve)
-		})
-	}()
-	var runErr error
-	select {
-	case runErr = <-led:
-	case err := <-served:
-		runErr = fmt.Errorf("jobs: serve: %w", err)
-		cancel()
-		<-led
-	}
-	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer done()
-	_ = httpSrv.Shutdown(shutdownCtx)
-	return runErr
+	return rep.Serve(ctx, ln, func(lctx context.Context, serve func(http.Handler)) error {
+		return s.lead(lctx, advertised, reg, local, serve)
+	})
 }
 
 // lead is the leader's part of Run: it claims the store, loads the state, installs the API with

@@ -187,11 +187,39 @@ func (r *Replica) serve(h http.Handler) {
 	r.changed = make(chan struct{})
 }
 
+// LeadFunc is the service's part while this replica leads: it loads the state, installs the
+// service's handler with serve, and acts until ctx ends (see Run).
+type LeadFunc func(ctx context.Context, serve func(http.Handler)) error
+
+// Serve serves the replica's handler on ln and runs Run with lead until ctx ends; it returns
+// Run's error, or the HTTP server's if that fails first. In-flight requests get 5 s to finish.
+func (r *Replica) Serve(ctx context.Context, ln net.Listener, lead LeadFunc) error {
+	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	led := make(chan error, 1)
+	go func() { led <- r.Run(runCtx, lead) }()
+	var err error
+	select {
+	case err = <-led:
+	case e := <-served:
+		err = fmt.Errorf("replica: serve: %w", e)
+		cancel()
+		<-led
+	}
+	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer done()
+	_ = srv.Shutdown(shutdownCtx)
+	return err
+}
+
 // Run contends for leadership until ctx ends; while leading it runs lead, which must call
 // serve with the service's handler once its state is loaded and return when its ctx ends. It
 // returns ErrLostLeadership once a leadership is lost (ZooKeeper, or lead failing with
 // store.ErrFenced), lead's error if it fails otherwise, and nil when ctx ends.
-func (r *Replica) Run(ctx context.Context, lead func(ctx context.Context, serve func(http.Handler)) error) error {
+func (r *Replica) Run(ctx context.Context, lead LeadFunc) error {
 	defer r.serve(nil)
 	if r.elect == nil {
 		err := lead(ctx, r.serve)

@@ -46,16 +46,9 @@ func OpenSQLite(path string) (*Store, error) { return OpenDSN(path) }
 // OpenDSN opens the database of dsn (a postgres:// URL shared by the service's replicas, or an
 // SQLite path) and migrates it; on failure the database is closed.
 func OpenDSN(dsn string) (*Store, error) {
-	db, err := kstore.OpenDB(dsn)
+	s, err := kstore.OpenDBWith(dsn, Open)
 	if err != nil {
 		return nil, fmt.Errorf("apps store: %w", err)
-	}
-	s, err := Open(db)
-	if err != nil {
-		if sqlDB, e := db.DB(); e == nil {
-			sqlDB.Close()
-		}
-		return nil, err
 	}
 	return s, nil
 }
