@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -206,22 +205,5 @@ func (c *partitionCluster) masterTasks(t *testing.T) partitionMasterTasks {
 // processes counts the app's task processes (the sleep itself, not a shell around it) running
 // inside ns.
 func (c *partitionCluster) processes(ns *netns.NS) int {
-	want := strings.Fields(c.marker)
-	n := 0
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if len(argv) == 2 && filepath.Base(argv[0]) == want[0] && argv[1] == want[1] && ns.Holds(pid) {
-			n++
-		}
-	}
-	return n
+	return ns.Count(strings.Fields(c.marker)...)
 }

@@ -270,25 +270,8 @@ func (c *cluster) runningOn(ip string) int {
 // processes counts the app's task processes in each agent's namespace.
 func (c *cluster) processes() []int {
 	counts := make([]int, len(c.agents))
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if len(argv) != 2 || filepath.Base(argv[0]) != c.marker[0] || argv[1] != c.marker[1] {
-			continue
-		}
-		for i, a := range c.agents {
-			if a.ns.Holds(pid) {
-				counts[i]++
-			}
-		}
+	for i, a := range c.agents {
+		counts[i] = a.ns.Count(c.marker...)
 	}
 	return counts
 }

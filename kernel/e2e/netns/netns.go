@@ -267,6 +267,35 @@ func (n *NS) Holds(pid int) bool {
 	return os.SameFile(want, have)
 }
 
+// Count counts the processes inside the namespace whose command line is argv (argv[0] compared
+// by its base name): a test's task processes, given a command unique to the test.
+func (n *NS) Count(argv ...string) int {
+	count := 0
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		have := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(have) != len(argv) || len(argv) == 0 || filepath.Base(have[0]) != filepath.Base(argv[0]) {
+			continue
+		}
+		same := true
+		for i := 1; i < len(argv); i++ {
+			same = same && have[i] == argv[i]
+		}
+		if same && n.Holds(pid) {
+			count++
+		}
+	}
+	return count
+}
+
 // Delete removes the veth pair and the namespace. Processes still inside keep the namespace
 // alive (without its name) until they exit: stop them first. Deleting twice is a no-op.
 func (n *NS) Delete() error {
