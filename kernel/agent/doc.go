@@ -130,7 +130,12 @@
 // status update manager (package statusupdate): checkpointed first for
 // checkpointing frameworks, then acknowledged to the executor, then
 // forwarded to the master one per task at a time and retried with backoff
-// until ACKNOWLEDGE_UPDATE comes back with its uuid.
+// until ACKNOWLEDGE_UPDATE comes back with its uuid. When the checkpoint
+// cannot be written (a full disk), an executor's update is refused (500: the
+// executor keeps it), while an update the agent makes itself is sent without
+// being checkpointed rather than dropped; a task whose executor then ends
+// fails with REASON_EXECUTOR_TERMINATED and a message saying that its updates
+// could not be checkpointed, and why.
 //
 // # Checkpointing and recovery
 //
@@ -140,8 +145,12 @@
 // custom executors in images), gives them the re-registration timeout to
 // subscribe again (they retry on their own), fails the tasks of those that
 // do not, and re-registers with the master listing what it runs
-// and the updates still unacknowledged. Containers of frameworks that do not
-// checkpoint are destroyed. When Run returns, executors of checkpointing
+// and the updates still unacknowledged. A re-subscribing executor that does
+// not know a task the agent had handed it (the LAUNCH was lost with the
+// restart) gets that task dropped (TASK_DROPPED, or TASK_LOST for frameworks
+// that are not partition aware, with REASON_AGENT_RESTARTED); a built-in
+// executor left without a live task by that is shut down. Containers of
+// frameworks that do not checkpoint are destroyed. When Run returns, executors of checkpointing
 // frameworks are left running (each is its own session, so a Ctrl-C at the
 // agent's terminal does not reach them) unless Config.KillTasksOnExit is set
 // (strata dev), which shuts every executor down.

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"strata/kernel/agent/statusupdate"
 	"strata/kernel/mesos/codec"
 	"strata/kernel/mesos/executorpb"
 	"strata/kernel/mesos/internalpb"
@@ -155,6 +156,7 @@ func (a *Agent) executorSubscribe(w http.ResponseWriter, r *http.Request, call *
 		}
 		conn.send(ackEvent(st))
 	}
+	dropped := false
 	if resubscribe {
 		// Tasks the agent handed over that the executor does not know (the
 		// LAUNCH was lost with the connection or the agent restart).
@@ -162,6 +164,7 @@ func (a *Agent) executorSubscribe(w http.ResponseWriter, r *http.Request, call *
 			if !t.terminal() && !known[t.id()] && len(t.t.GetStatuses()) == 0 {
 				a.agentStatusLocked(e, t, e.fw.droppedState(), mesospb.TaskStatus_REASON_AGENT_RESTARTED,
 					"Task was not known to the re-subscribing executor")
+				dropped = true
 			}
 		}
 	}
@@ -181,6 +184,13 @@ func (a *Agent) executorSubscribe(w http.ResponseWriter, r *http.Request, call *
 		}
 	} else if e.state == execTerminating {
 		conn.send(&executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
+	}
+	if dropped && e.kind.builtin() && !e.hasLiveTasks() && len(e.queued) == 0 {
+		// A built-in executor runs the tasks the agent gives it and nothing
+		// else: one left without any by the drop above (its LAUNCH was lost
+		// with the agent restart) would wait for one forever, and the
+		// master, which saw its tasks end, would never shut it down.
+		a.shutdownExecutorLocked(e, "its tasks were dropped when it re-subscribed")
 	}
 	a.mu.Unlock()
 
@@ -331,6 +341,9 @@ func (a *Agent) executorUpdate(w http.ResponseWriter, call *executorpb.Call) {
 	a.addLimitationLocked(e, st)
 	a.reapTasksLocked(e, st)
 	err := a.applyStatusLocked(e, st)
+	if errors.Is(err, statusupdate.ErrCheckpoint) {
+		e.checkpointErr = err.Error()
+	}
 	conn := e.conn
 	a.mu.Unlock()
 	if err != nil && !isDuplicate(err) {

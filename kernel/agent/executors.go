@@ -304,6 +304,9 @@ func (a *Agent) terminationOutcome(f *framework, e *executor, t *task, term *con
 	case e.shutdown:
 		return f.lostState(), mesospb.TaskStatus_REASON_EXECUTOR_TERMINATED, "Executor was shut down: " + msg
 	}
+	if e.checkpointErr != "" {
+		msg += "; the agent could not checkpoint its status updates: " + e.checkpointErr
+	}
 	return mesospb.TaskState_TASK_FAILED, mesospb.TaskStatus_REASON_EXECUTOR_TERMINATED, msg
 }
 

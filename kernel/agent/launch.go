@@ -143,7 +143,7 @@ func (a *Agent) launch(e *executor) {
 	}
 	a.mu.Unlock()
 
-	launched, err := a.startContainer(sp, containerizer.ContainerConfig{
+	launched, err := a.startContainer(e, sp, containerizer.ContainerConfig{
 		ID: sp.cid, Command: cmd, Directory: dir, User: runAs,
 		Resources: sp.resources, Limits: sp.limits, Container: sp.container, CommandInfo: sp.info.GetCommand(),
 	})
@@ -190,7 +190,7 @@ func (a *Agent) takeStartSlot(e *executor) bool {
 // an image in a podman container of that image, a built-in executor
 // (command or default: the launch environment chooses) with a standby when
 // one is available, anything else with a new process.
-func (a *Agent) startContainer(sp launchSpec, cfg containerizer.ContainerConfig) (*containerizer.Launched, error) {
+func (a *Agent) startContainer(e *executor, sp launchSpec, cfg containerizer.ContainerConfig) (*containerizer.Launched, error) {
 	if sp.execImage != nil {
 		return a.cfg.Images.Launch(a.runCtx, sp.agentID, cfg)
 	}
@@ -199,6 +199,17 @@ func (a *Agent) startContainer(sp launchSpec, cfg containerizer.ContainerConfig)
 			launched, err := a.ownCz.LaunchStandby(a.runCtx, s, cfg)
 			if err == nil {
 				return launched, nil
+			}
+			a.mu.Lock()
+			ran := e.conn != nil || e.state == execRunning
+			a.mu.Unlock()
+			if ran {
+				// The standby had become the executor (it subscribed and
+				// took its tasks) before the launch failed (its state file
+				// could not be written: a full disk): a new process would
+				// look like it re-subscribing without them, which drops
+				// them. The launch fails instead, saying why.
+				return nil, err
 			}
 			a.log.Warn("standby executor not usable; starting a new one", "executor", sp.eid, "error", err)
 		}

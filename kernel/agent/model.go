@@ -166,6 +166,10 @@ type executor struct {
 	startSlot func()
 	// exitStatus is the raw wait status, when known.
 	exitStatus *int32
+	// checkpointErr is why the last update of the executor the agent could
+	// not checkpoint (and so refused) failed: it explains the end of tasks
+	// whose updates never got through (a full disk).
+	checkpointErr string
 }
 
 // task is a task known to the agent.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"sync"
+	"time"
 
 	"strata/kernel/containerizer"
 	"strata/kernel/containerizer/posix"
@@ -182,6 +183,7 @@ func (p *standbyPool) startOne(user string) {
 	if p.closed || user != p.user {
 		p.mu.Unlock()
 		s.Discard()
+		awaitStandbyExit(s)
 		return
 	}
 	in := &idleStandby{s: s, released: make(chan struct{}), slot: release}
@@ -234,4 +236,19 @@ func (p *standbyPool) close() {
 		in.s.Discard()
 	}
 	p.wg.Wait()
+	// A discarded standby's cgroup goes once its reaper has seen it exit:
+	// wait for that (it was SIGKILLed), so that a stopped agent leaves none
+	// behind.
+	for _, in := range idle {
+		awaitStandbyExit(in.s)
+	}
+}
+
+// awaitStandbyExit waits (a little) for a discarded standby's process to be
+// reaped.
+func awaitStandbyExit(s *posix.Standby) {
+	select {
+	case <-s.Done():
+	case <-time.After(5 * time.Second):
+	}
 }

@@ -34,7 +34,15 @@ func (a *Agent) newStatus(tid, eid string, state mesospb.TaskState, reason mesos
 // agentStatusLocked sends an agent-made update for a task of an executor.
 func (a *Agent) agentStatusLocked(e *executor, t *task, state mesospb.TaskState, reason mesospb.TaskStatus_Reason, msg string) {
 	st := a.newStatus(t.id(), e.id, state, reason, msg)
-	if err := a.applyStatusLocked(e, st); err != nil {
+	err := a.applyStatusLocked(e, st)
+	if errors.Is(err, statusupdate.ErrCheckpoint) {
+		// No one else holds this update: rather than dropping it (the task
+		// would stay live for the master for ever), send it undurably.
+		a.log.Warn("cannot checkpoint a status update; sending it without", "framework", e.fw.id, "task", t.id(),
+			"state", state.String(), "error", err)
+		err = a.applyStatusOptLocked(e, st, false)
+	}
+	if err != nil {
 		a.log.Error("status update", "framework", e.fw.id, "task", t.id(), "error", err)
 	}
 }
@@ -61,6 +69,12 @@ func (a *Agent) orphanStatusLocked(fid, eid, tid string, state mesospb.TaskState
 // checkpoints it for checkpointing frameworks. A duplicate (same uuid) is
 // reported with statusupdate.ErrDuplicate and changes nothing.
 func (a *Agent) applyStatusLocked(e *executor, st *mesospb.TaskStatus) error {
+	return a.applyStatusOptLocked(e, st, true)
+}
+
+// applyStatusOptLocked is applyStatusLocked; without checkpoint the update is
+// not written to the task's checkpoint (statusupdate's UpdateUncheckpointed).
+func (a *Agent) applyStatusOptLocked(e *executor, st *mesospb.TaskStatus, checkpoint bool) error {
 	f := e.fw
 	tid := st.GetTaskId().GetValue()
 	t, queued := e.findTask(tid)
@@ -73,7 +87,11 @@ func (a *Agent) applyStatusLocked(e *executor, st *mesospb.TaskStatus) error {
 		ExecutorId:  &mesospb.ExecutorID{Value: proto.String(e.id)},
 		Status:      st,
 	}
-	if err := a.sum.Update(u, path); err != nil {
+	update := a.sum.Update
+	if !checkpoint {
+		update = a.sum.UpdateUncheckpointed
+	}
+	if err := update(u, path); err != nil {
 		return err
 	}
 	a.countStatus(st)

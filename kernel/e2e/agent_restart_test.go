@@ -21,15 +21,23 @@ import (
 // startCluster runs `strata master` and `strata agent` as separate processes.
 func startCluster(t *testing.T) (master *proc, masterAddr string, agentArgs []string, agentAddr string) {
 	t.Helper()
-	mp, ap := freePort(t), freePort(t)
+	mp := freePort(t)
 	masterAddr = fmt.Sprintf("127.0.0.1:%d", mp)
-	agentAddr = fmt.Sprintf("127.0.0.1:%d", ap)
 	master = start(t, "master", "--work-dir", t.TempDir(), "--port", fmt.Sprint(mp),
 		"--agent-ping-timeout", "1s", "--max-agent-ping-timeouts", "30")
 	waitHTTP(t, "http://"+masterAddr+"/health", 20*time.Second)
-	agentArgs = []string{"agent", "--work-dir", t.TempDir(), "--master", masterAddr, "--ip", "127.0.0.1",
-		"--hostname", "127.0.0.1", "--port", fmt.Sprint(ap), "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31100]"}
+	agentArgs, agentAddr = agentArgsFor(t, masterAddr, t.TempDir())
 	return master, masterAddr, agentArgs, agentAddr
+}
+
+// agentArgsFor are the arguments of an agent of master on a free port with work dir workDir
+// (extra flags go on top), and its address.
+func agentArgsFor(t *testing.T, master, workDir string, extra ...string) ([]string, string) {
+	t.Helper()
+	ap := freePort(t)
+	args := []string{"agent", "--work-dir", workDir, "--master", master, "--ip", "127.0.0.1",
+		"--hostname", "127.0.0.1", "--port", fmt.Sprint(ap), "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31100]"}
+	return append(args, extra...), fmt.Sprintf("127.0.0.1:%d", ap)
 }
 
 func activeAgents(t *testing.T, master string) int {

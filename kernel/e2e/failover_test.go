@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -10,82 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"strata/kernel/e2e/pgserver"
-	"strata/kernel/e2e/zkserver"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/scheduler"
 )
-
-// haSessionTimeout is the masters' ZooKeeper session timeout in the failover tests.
-const haSessionTimeout = 4 * time.Second
-
-// haCluster is a highly available cluster of processes: a 3-node ZooKeeper ensemble, a
-// PostgreSQL server, three `strata master --zk --db postgres://` and one agent that finds
-// the leader through ZooKeeper.
-type haCluster struct {
-	t       *testing.T
-	zk      *zkserver.Ensemble
-	pg      *pgserver.Server
-	zkURL   string
-	masters []*haMaster
-	agent   string // host:port
-}
-
-type haMaster struct {
-	addr string
-	args []string
-	proc *proc
-}
-
-func startHA(t *testing.T) *haCluster {
-	t.Helper()
-	c := &haCluster{t: t, zk: zkserver.Start(t, 3), pg: pgserver.Start(t)}
-	c.zkURL = c.zk.URL("/strata/mesos")
-	dsn := c.pg.CreateDB("strata")
-	for range 3 {
-		port := freePort(t)
-		m := &haMaster{addr: fmt.Sprintf("127.0.0.1:%d", port), args: []string{"master", "--ip", "127.0.0.1",
-			"--port", strconv.Itoa(port), "--work-dir", t.TempDir(), "--zk", c.zkURL, "--quorum", "2", "--db", dsn,
-			"--zk-session-timeout", haSessionTimeout.String(), "--agent-ping-timeout", "1s",
-			"--max-agent-ping-timeouts", "30", "--allocation-interval", "200ms"}}
-		m.proc = start(t, m.args...)
-		c.masters = append(c.masters, m)
-	}
-	for _, m := range c.masters {
-		waitHTTP(t, "http://"+m.addr+"/health", 30*time.Second)
-	}
-	ap := freePort(t)
-	c.agent = fmt.Sprintf("127.0.0.1:%d", ap)
-	start(t, "agent", "--work-dir", t.TempDir(), "--master", c.zkURL, "--ip", "127.0.0.1",
-		"--hostname", "127.0.0.1", "--port", strconv.Itoa(ap), "--kill-tasks-on-exit", "--resources", "cpus:2;mem:1024;disk:1024;ports:[31000-31100]")
-	eventually(t, 60*time.Second, "a leader with the agent registered", func() bool {
-		l := c.leading(-1)
-		return l >= 0 && activeAgents(t, c.masters[l].addr) == 1
-	})
-	return c
-}
-
-var noRedirects = &http.Client{Timeout: 2 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-// leading returns the index of the master that serves /master/state-summary itself (it leads
-// and has recovered), skipping index skip; -1 if none does.
-func (c *haCluster) leading(skip int) int {
-	for i, m := range c.masters {
-		if i == skip {
-			continue
-		}
-		resp, err := noRedirects.Get("http://" + m.addr + "/master/state-summary")
-		if err != nil {
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return i
-		}
-	}
-	return -1
-}
 
 // TestMasterFailover kills the leading master with SIGKILL again and again (3 times; set
 // STRATA_FAILOVER_KILLS for more) while a checkpointing framework's tasks run. Each time
@@ -169,28 +94,4 @@ func TestMasterFailover(t *testing.T) {
 			t.Errorf("%s: reason %s, want REASON_RECONCILIATION", st.GetTaskId().GetValue(), st.GetReason())
 		}
 	})
-}
-
-// waitAll waits until every task of ids has had a TASK_RUNNING update, passing each to check.
-func waitAll(t *testing.T, fw *framework, ids []string, within time.Duration, check func(*mesospb.TaskStatus)) {
-	t.Helper()
-	left := map[string]bool{}
-	for _, id := range ids {
-		left[id] = true
-	}
-	timeout := time.After(within)
-	for len(left) > 0 {
-		select {
-		case st := <-fw.updates:
-			id := st.GetTaskId().GetValue()
-			if st.GetState() == mesospb.TaskState_TASK_RUNNING && left[id] {
-				delete(left, id)
-				if check != nil {
-					check(st)
-				}
-			}
-		case <-timeout:
-			t.Fatalf("tasks %v not RUNNING within %s", left, within)
-		}
-	}
 }

@@ -26,6 +26,9 @@ type framework struct {
 	groups  []*mesospb.Offer_Operation // LAUNCH_GROUP operations
 	updates chan *mesospb.TaskStatus
 	agents  map[string]*mesospb.AgentID
+	// fits, if set, picks the queued tasks an offer takes (the others wait for another offer);
+	// without it the first offer takes them all.
+	fits func(*mesospb.Offer, *mesospb.TaskInfo) bool
 	// subscribed receives the time of every SUBSCRIBED (the first and each resubscription).
 	subscribed chan time.Time
 }
@@ -73,6 +76,17 @@ func (f *framework) Offers(ctx context.Context, ev *schedulerpb.Event_Offers) er
 		f.mu.Lock()
 		tasks, groups := f.queue, f.groups
 		f.queue, f.groups = nil, nil
+		if f.fits != nil {
+			queued := tasks
+			tasks = nil
+			for _, t := range queued {
+				if f.fits(o, t) {
+					tasks = append(tasks, t)
+				} else {
+					f.queue = append(f.queue, t)
+				}
+			}
+		}
 		f.mu.Unlock()
 		if len(tasks) == 0 && len(groups) == 0 {
 			_ = f.client.Decline(ctx, []*mesospb.OfferID{o.GetId()}, &mesospb.Filters{RefuseSeconds: proto.Float64(0.5)})

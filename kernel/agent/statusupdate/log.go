@@ -44,9 +44,18 @@ func appendRecord(path string, r record) error {
 	if err != nil {
 		return fmt.Errorf("statusupdate: checkpoint: %w", err)
 	}
+	size := int64(-1)
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
 	_, werr := f.Write(recordio.AppendRecord(nil, payload))
 	if werr == nil {
 		werr = f.Sync()
+	}
+	if werr != nil && size >= 0 {
+		// A short write (a full disk) must not leave half a record for the
+		// next one to follow: it would make the rest of the file unreadable.
+		_ = f.Truncate(size)
 	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr

@@ -28,6 +28,8 @@ var (
 	ErrUnknownStream = errors.New("statusupdate: no such task stream")
 	// ErrUnexpectedAck: the uuid is not the update in flight.
 	ErrUnexpectedAck = errors.New("statusupdate: acknowledgement does not match the update in flight")
+	// ErrCheckpoint: the update could not be written to its checkpoint file.
+	ErrCheckpoint = errors.New("statusupdate: cannot checkpoint the update")
 )
 
 // Config configures a Manager.
@@ -121,7 +123,22 @@ func newStream(key streamKey, path string) *stream {
 // not empty, appends it to that task.updates file before returning. The
 // checkpoint path of an existing stream is kept. ErrDuplicate means the uuid
 // was seen before; the caller should still acknowledge it to the executor.
+// When the update cannot be checkpointed (a full disk), the error wraps
+// ErrCheckpoint and the update is not taken.
 func (m *Manager) Update(u *Update, checkpointPath string) error {
+	return m.update(u, checkpointPath, true)
+}
+
+// UpdateUncheckpointed adds an update to its task's stream without writing it
+// to the stream's checkpoint file: it is delivered (and retried) like any
+// other, but not durable. It is for an update the agent makes itself (which
+// has no other holder) when Update failed with ErrCheckpoint: a task that
+// ended must not stay live for the master because the disk is full.
+func (m *Manager) UpdateUncheckpointed(u *Update, checkpointPath string) error {
+	return m.update(u, checkpointPath, false)
+}
+
+func (m *Manager) update(u *Update, checkpointPath string, checkpoint bool) error {
 	if err := validate(u); err != nil {
 		return err
 	}
@@ -143,10 +160,10 @@ func (m *Manager) Update(u *Update, checkpointPath string) error {
 		m.mu.Unlock()
 		return fmt.Errorf("%w: task %s uuid %x", ErrDuplicate, key.task, uuid)
 	}
-	if s.path != "" {
+	if s.path != "" && checkpoint {
 		if err := appendRecord(s.path, record{update: u}); err != nil {
 			m.mu.Unlock()
-			return err
+			return fmt.Errorf("%w: %w", ErrCheckpoint, err)
 		}
 	}
 	if created {
@@ -226,8 +243,12 @@ func (m *Manager) Acknowledge(frameworkID, taskID string, uuid []byte) (AckResul
 	}
 	if s.path != "" {
 		if err := appendRecord(s.path, record{ack: uuid}); err != nil {
-			m.mu.Unlock()
-			return AckResult{}, err
+			// The acknowledgement still counts: were it refused, the update
+			// would be sent again and again until the disk has room. Should
+			// the agent restart first, the recovered stream sends it once
+			// more (at least once, as ever).
+			m.log.Warn("cannot checkpoint an acknowledgement; keeping it in memory only",
+				"framework", frameworkID, "task", taskID, "error", err)
 		}
 	}
 	front := s.pending[0]

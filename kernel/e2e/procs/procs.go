@@ -36,6 +36,12 @@ func (p *Proc) Done() <-chan struct{} { return p.done }
 // Pid is the process id.
 func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 
+// ExitCode waits for the process to exit and returns its exit status (-1 when a signal ended it).
+func (p *Proc) ExitCode() int {
+	<-p.done
+	return p.cmd.ProcessState.ExitCode()
+}
+
 // Start runs bin with args; the process gets SIGTERM (then SIGKILL after
 // 30s) at the end of the test if still running, and its output is logged
 // when the test failed.
