@@ -75,14 +75,37 @@ func (a *Agent) masterLoop(ctx context.Context) {
 		failures++
 		d := a.backoff(failures)
 		a.log.Info("re-registering after backoff", "backoff", d.Round(time.Millisecond))
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !a.sleepUnlessLeaderChanges(ctx, d, addr) {
 			return
-		case <-t.C:
 		}
 	}
+}
+
+// sleepUnlessLeaderChanges waits d, or with a ZooKeeper detector until it names a leader other
+// than tried: a new leader wants the agent now, not after a backoff earned with the old one. It
+// returns false when ctx ended.
+func (a *Agent) sleepUnlessLeaderChanges(ctx context.Context, d time.Duration, tried string) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var changed chan struct{}
+	if a.detector != nil {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		changed = make(chan struct{})
+		go func() {
+			if l, err := a.detector.WaitOther(wctx, tried); err == nil {
+				a.log.Info("leading master changed: re-registering now", "to", l)
+				close(changed)
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-changed:
+	}
+	return true
 }
 
 // connectFollowing is connect, ended early when the ZooKeeper detector (if any) sees another
