@@ -63,8 +63,13 @@ func TestNamespaceLinkDownAndUp(t *testing.T) {
 	if err := ns.LinkUp(); err != nil {
 		t.Fatal(err)
 	}
-	if err := dial(); err != nil {
-		t.Fatalf("dial after LinkUp: %v", err)
+	// The carrier and the host side's route come back within moments of LinkUp, not at once.
+	healed := time.Now().Add(10 * time.Second)
+	for err := dial(); err != nil; err = dial() {
+		if time.Now().After(healed) {
+			t.Fatalf("dial after LinkUp: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	sleep := ns.Command("sleep", "30")
