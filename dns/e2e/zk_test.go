@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,26 +32,13 @@ type haMaster struct {
 	proc *procs.Proc
 }
 
-var noRedirects = &http.Client{Timeout: 2 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-// leading returns the index of the master that serves /master/state-summary itself (it leads
-// and has recovered), skipping index skip; -1 if none does.
+// leading returns the index of the leading master (procs.LeadingMaster), skipping skip.
 func leading(masters []*haMaster, skip int) int {
+	addrs := make([]string, len(masters))
 	for i, m := range masters {
-		if i == skip {
-			continue
-		}
-		resp, err := noRedirects.Get(fmt.Sprintf("http://127.0.0.1:%d/master/state-summary", m.port))
-		if err != nil {
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return i
-		}
+		addrs[i] = fmt.Sprintf("127.0.0.1:%d", m.port)
 	}
-	return -1
+	return procs.LeadingMaster(addrs, skip)
 }
 
 // dnsFramework is a framework on kernel/scheduler that launches queued tasks on the next offer.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"strata/kernel/e2e/pgserver"
+	"strata/kernel/e2e/procs"
 	"strata/kernel/e2e/zkserver"
 	"strata/kernel/mesos/mesospb"
 )
@@ -75,23 +76,13 @@ func startHAAgent(t *testing.T, agentFlags ...string) *haCluster {
 var noRedirects = &http.Client{Timeout: 2 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-// leading returns the index of the master that serves /master/state-summary itself (it leads
-// and has recovered), skipping index skip; -1 if none does.
+// leading returns the index of the leading master (procs.LeadingMaster), skipping skip.
 func (c *haCluster) leading(skip int) int {
+	addrs := make([]string, len(c.masters))
 	for i, m := range c.masters {
-		if i == skip {
-			continue
-		}
-		resp, err := noRedirects.Get("http://" + m.addr + "/master/state-summary")
-		if err != nil {
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return i
-		}
+		addrs[i] = m.addr
 	}
-	return -1
+	return procs.LeadingMaster(addrs, skip)
 }
 
 // waitAll waits until every task of ids has had a TASK_RUNNING update, passing each to check.

@@ -141,27 +141,14 @@ func startCluster(t *testing.T) *cluster {
 	return c
 }
 
-// leadingMaster is the index of the master that serves /master/state-summary itself (it leads
-// and has recovered), skipping skip; -1 if none does.
+// leadingMaster is the index of the leading master (procs.LeadingMaster), skipping skip.
 func (c *cluster) leadingMaster(skip int) int {
+	addrs := make([]string, len(c.masters))
 	for i, m := range c.masters {
-		if i == skip {
-			continue
-		}
-		resp, err := noRedirects.Get("http://" + m.addr + "/master/state-summary")
-		if err != nil {
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return i
-		}
+		addrs[i] = m.addr
 	}
-	return -1
+	return procs.LeadingMaster(addrs, skip)
 }
-
-var noRedirects = &http.Client{Timeout: 3 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 var client = &http.Client{Timeout: 10 * time.Second}
 

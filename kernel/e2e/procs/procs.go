@@ -178,3 +178,26 @@ func Request(method, url, body string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+var noRedirects = &http.Client{Timeout: 3 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// LeadingMaster returns the index of the first of masters (host:port) that serves
+// /master/state-summary itself, with 200: it leads and has recovered (a standby answers 307, a
+// recovering leader holds the request). Index skip is not asked; -1 if none leads.
+func LeadingMaster(masters []string, skip int) int {
+	for i, m := range masters {
+		if i == skip {
+			continue
+		}
+		resp, err := noRedirects.Get("http://" + m + "/master/state-summary")
+		if err != nil {
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return i
+		}
+	}
+	return -1
+}
