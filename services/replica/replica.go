@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -183,6 +184,11 @@ func (r *Replica) serve(h http.Handler) {
 	} else {
 		r.leading.Set(0)
 	}
+	r.wakeLocked()
+}
+
+// wakeLocked wakes the requests held for a change. r.mu is held.
+func (r *Replica) wakeLocked() {
 	close(r.changed)
 	r.changed = make(chan struct{})
 }
@@ -222,11 +228,7 @@ func (r *Replica) Serve(ctx context.Context, ln net.Listener, lead LeadFunc) err
 func (r *Replica) Run(ctx context.Context, lead LeadFunc) error {
 	defer r.serve(nil)
 	if r.elect == nil {
-		err := lead(ctx, r.serve)
-		if errors.Is(err, kstore.ErrFenced) {
-			return fmt.Errorf("%w: %w", ErrLostLeadership, err)
-		}
-		return err
+		return asLost(lead(ctx, r.serve))
 	}
 	ectx, stopElection := context.WithCancel(ctx)
 	defer stopElection()
@@ -252,38 +254,49 @@ func (r *Replica) Run(ctx context.Context, lead LeadFunc) error {
 	lctx, stopLead := context.WithCancel(ctx)
 	led := make(chan error, 1)
 	go func() { led <- lead(lctx, r.serve) }()
-	var err error
+	var (
+		lost                   error // why leadership ended; nil when ctx did
+		leadErr                error
+		leadDone, electionDone bool
+	)
 	select {
 	case <-ctx.Done():
-		stopLead()
-		err = <-led
-		stopElection()
-		<-ended
-		if errors.Is(err, kstore.ErrFenced) {
-			return fmt.Errorf("%w: %w", ErrLostLeadership, err)
-		}
-		return err
 	case <-r.elect.Lost():
-		err = ErrLostLeadership
+		lost = ErrLostLeadership
 	case e := <-ended: // the election ended without ctx: leadership cannot be kept
-		err = fmt.Errorf("%w: election ended: %v", ErrLostLeadership, e)
-	case e := <-led:
-		if e == nil || errors.Is(e, kstore.ErrFenced) {
-			err = fmt.Errorf("%w: %v", ErrLostLeadership, e)
-		} else {
-			err = e
+		electionDone = true
+		lost = fmt.Errorf("%w: election ended: %v", ErrLostLeadership, e)
+	case leadErr = <-led:
+		leadDone = true
+		lost = asLost(leadErr)
+		if leadErr == nil {
+			lost = fmt.Errorf("%w: the service stopped leading", ErrLostLeadership)
 		}
-		stopLead()
-		stopElection()
-		<-ended
-		return err
 	}
-	r.log.Warn("stepping down", "err", err)
+	if lost != nil {
+		r.log.Warn("stepping down", "err", lost)
+	}
 	r.serve(nil)
 	stopLead()
-	<-led
+	if !leadDone {
+		leadErr = <-led
+	}
 	stopElection()
-	<-ended
+	if !electionDone {
+		<-ended
+	}
+	if lost != nil {
+		return lost
+	}
+	return asLost(leadErr)
+}
+
+// asLost turns a lead error saying that a newer leader claimed the store into
+// ErrLostLeadership; other errors (and nil) are returned as they are.
+func asLost(err error) error {
+	if errors.Is(err, kstore.ErrFenced) {
+		return fmt.Errorf("%w: %w", ErrLostLeadership, err)
+	}
 	return err
 }
 
@@ -297,24 +310,14 @@ func (r *Replica) followChanges(ctx context.Context) {
 		case <-ch:
 		}
 		r.mu.Lock()
-		close(r.changed)
-		r.changed = make(chan struct{})
+		r.wakeLocked()
 		r.mu.Unlock()
 	}
 }
 
-func (r *Replica) isLocal(path string) bool {
-	for _, p := range r.cfg.LocalPaths {
-		if path == p {
-			return true
-		}
-	}
-	return false
-}
-
 // ServeHTTP answers, forwards or holds req: see the package documentation.
 func (r *Replica) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if r.cfg.Local != nil && r.isLocal(req.URL.Path) {
+	if r.cfg.Local != nil && slices.Contains(r.cfg.LocalPaths, req.URL.Path) {
 		r.cfg.Local.ServeHTTP(w, req)
 		return
 	}

@@ -24,13 +24,22 @@ type handElector struct {
 	changed chan struct{}
 	elected chan struct{}
 	lost    chan struct{}
+	end     chan error // Run returns what is sent here
 }
 
 func newHandElector() *handElector {
-	return &handElector{changed: make(chan struct{}), elected: make(chan struct{}), lost: make(chan struct{})}
+	return &handElector{changed: make(chan struct{}), elected: make(chan struct{}), lost: make(chan struct{}),
+		end: make(chan error, 1)}
 }
 
-func (e *handElector) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (e *handElector) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-e.end:
+		return err
+	}
+}
 func (e *handElector) Leader() (string, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -226,6 +235,7 @@ func TestRunLosesLeadership(t *testing.T) {
 	}{
 		{"zookeeper", func(e *handElector, _ chan<- struct{}) { close(e.lost) }},
 		{"fenced", func(_ *handElector, fence chan<- struct{}) { close(fence) }},
+		{"election ended", func(e *handElector, _ chan<- struct{}) { e.end <- errors.New("zookeeper: connection closed") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startReplica(t, time.Second)
