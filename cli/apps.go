@@ -1,9 +1,9 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -105,9 +105,21 @@ func masterList(s string) []string {
 	return splitMasters(s)
 }
 
-// exitOnLostLeadership ends the process with status 3 when err is a lost leadership, for the
-// supervisor to restart it as a fresh candidate (as the master does).
-func exitOnLostLeadership(w io.Writer, name string, err error) error {
+// service is a framework service (apps, jobs) as its command runs it.
+type service interface {
+	Ready() <-chan struct{}
+	Addr() string
+	Run(context.Context) error
+}
+
+// runService runs svc until a signal, printing "strata <name> serving <what> on http://<addr>"
+// once it listens. A lost leadership ends the process with status 3, for the supervisor to
+// restart it as a fresh candidate (as the master does).
+func runService(cmd *cobra.Command, name, what, master string, svc service) error {
+	w := cmd.ErrOrStderr()
+	err := serveUntilSignal(w, svc.Ready(), func() string {
+		return fmt.Sprintf("strata %s serving %s on http://%s, master %s", name, what, svc.Addr(), master)
+	}, svc.Run)
 	if errors.Is(err, replica.ErrLostLeadership) {
 		fmt.Fprintf(w, "strata %s: lost leadership, exiting: %v\n", name, err)
 		os.Exit(3)
@@ -178,9 +190,7 @@ Deploy an app:
 			if err != nil {
 				return err
 			}
-			return exitOnLostLeadership(cmd.ErrOrStderr(), "apps", serveUntilSignal(cmd.ErrOrStderr(), svc.Ready(), func() string {
-				return fmt.Sprintf("strata apps serving the Marathon API on http://%s, master %s", svc.Addr(), sf.master)
-			}, svc.Run))
+			return runService(cmd, "apps", "the Marathon API", sf.master, svc)
 		},
 	}
 	f.register(cmd.Flags(), "")

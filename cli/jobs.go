@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -83,9 +82,7 @@ Create a job and run it:
 			if err != nil {
 				return err
 			}
-			return exitOnLostLeadership(cmd.ErrOrStderr(), "jobs", serveUntilSignal(cmd.ErrOrStderr(), svc.Ready(), func() string {
-				return fmt.Sprintf("strata jobs serving the Metronome and Chronos APIs on http://%s, master %s", svc.Addr(), sf.master)
-			}, svc.Run))
+			return runService(cmd, "jobs", "the Metronome and Chronos APIs", sf.master, svc)
 		},
 	}
 	f.register(cmd.Flags(), "")

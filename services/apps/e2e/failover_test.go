@@ -213,3 +213,26 @@ func TestAppsSurvivePostgresRestart(t *testing.T) {
 	default:
 	}
 }
+
+// TestAppsLeaderExitsWhenZooKeeperIsLost kills the ZooKeeper the apps replica leads through:
+// the leader steps down (2/3 of its session timeout without a connection) and `strata apps`
+// exits with status 3, for its supervisor to restart it as a fresh candidate.
+func TestAppsLeaderExitsWhenZooKeeperIsLost(t *testing.T) {
+	zk := zkserver.Start(t, 1)
+	dsn := pgserver.Start(t).CreateDB("apps")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	svc := start(t, "apps", "--master", "127.0.0.1:1", "--ip", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--advertise", addr, "--work-dir", t.TempDir(), "--zk", zk.URL("/strata/apps"), "--db", dsn,
+		"--zk-session-timeout", replicaSessionTimeout.String())
+	eventually(t, 30*time.Second, "the replica to lead", func() bool { return leaderOf("http://"+addr) == addr })
+	zk.Members[0].Kill()
+	select {
+	case <-svc.Done():
+	case <-time.After(4 * replicaSessionTimeout):
+		t.Fatalf("the leader still runs %v after ZooKeeper was lost:\n%s", 4*replicaSessionTimeout, svc.Output())
+	}
+	if code := svc.ExitCode(); code != 3 {
+		t.Fatalf("exit status %d, want 3:\n%s", code, svc.Output())
+	}
+}
