@@ -148,15 +148,14 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("serving the Metronome and Chronos APIs", "addr", ln.Addr().String(), "advertised", advertised, "zk", s.cfg.ZK)
 
 	return rep.Serve(ctx, ln, func(lctx context.Context, serve func(http.Handler)) error {
-		return s.lead(lctx, advertised, reg, local, serve)
+		return s.lead(lctx, advertised, reg, serve)
 	})
 }
 
 // lead is the leader's part of Run: it claims the store, loads the state, installs the API with
 // serve, and runs the framework and the schedules until ctx ends; it returns an error wrapping
 // store.ErrFenced if a newer leader claimed the store meanwhile.
-func (s *Service) lead(ctx context.Context, advertised string, reg prometheus.Registerer, local http.Handler,
-	serve func(http.Handler)) error {
+func (s *Service) lead(ctx context.Context, advertised string, reg prometheus.Registerer, serve func(http.Handler)) error {
 	dsn := s.cfg.DB
 	if dsn == "" {
 		dsn = filepath.Join(s.cfg.WorkDir, "jobs.db")
@@ -197,10 +196,8 @@ func (s *Service) lead(ctx context.Context, advertised string, reg prometheus.Re
 		return fmt.Errorf("jobs: %w", err)
 	}
 
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", local)
-	mux.Handle("/v1/metrics", local)
-	mux.Handle("/", api.New(api.Config{Engine: eng, Leader: advertised, Logger: s.cfg.Logger}))
+	// /ping and the metrics are answered by the replica itself (Local), leading or not.
+	handler := api.New(api.Config{Engine: eng, Leader: advertised, Logger: s.cfg.Logger})
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -218,7 +215,7 @@ func (s *Service) lead(ctx context.Context, advertised string, reg prometheus.Re
 		defer wg.Done()
 		eng.Serve(runCtx)
 	}()
-	serve(mux)
+	serve(handler)
 
 	<-runCtx.Done()
 	serve(nil)
