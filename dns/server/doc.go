@@ -36,12 +36,16 @@
 // # Other names
 //
 // Names outside the domain go to the resolvers of the longest matching zone of
-// Config.ZoneResolvers, else to Config.Resolvers, tried in order, each with the timeout
-// Config.Timeout, over the client's transport (a truncated UDP answer is asked again over
-// TCP). Answers are cached (Config.CacheSize entries, LRU, for their smallest TTL, at most an
-// hour; negative answers per RFC 2308, at most five minutes). With Config.ExternalOn false,
-// or no upstream for the name, the query is REFUSED; when every upstream fails, SERVFAIL.
-// An empty Config.Resolvers does not fall back to /etc/resolv.conf as in Mesos-DNS.
+// Config.ZoneResolvers, else to Config.Resolvers, over the client's transport (a truncated
+// UDP answer is asked again over TCP), all within Config.Timeout: the first resolver is asked
+// at once, the next when the previous has failed (refused, unreachable, SERVFAIL, REFUSED) or
+// has not answered within min(Config.Timeout/number of resolvers, 1 s), the earlier ones
+// staying in flight; the first other answer wins. Answers are cached (Config.CacheSize
+// entries, LRU, for their smallest TTL, at most an hour; negative answers per RFC 2308, at
+// most five minutes). With Config.ExternalOn false, or no upstream for the name, the query is
+// REFUSED; when every upstream fails or the timeout runs out, SERVFAIL.
+// An empty Config.Resolvers falls back to /etc/resolv.conf's name servers, as in Mesos-DNS,
+// leaving out this server itself (Config.WithSystemResolvers).
 //
 // # Transport
 //

@@ -34,8 +34,8 @@ type Options struct {
 	Ready func() bool
 	// Version is reported by GET /v1/version (default "dev", as an unversioned Mesos-DNS).
 	Version string
-	// ForwardTimeout overrides Config.Timeout (seconds) for each upstream exchange when
-	// positive; tests use it.
+	// ForwardTimeout overrides Config.Timeout (seconds), the budget of one forwarded query
+	// over all its upstreams, when positive; tests use it.
 	ForwardTimeout time.Duration
 	// NameserverIPs are the addresses published for Config.SOAMname. nil derives them from
 	// Config.Listener as Mesos-DNS does: that IP, or every non-loopback interface address
