@@ -100,7 +100,7 @@ func (f *devDNSFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.httpPort, "dns-http-port", 8123, "port of the DNS server's HTTP API (0: any free port)")
 	fs.StringVar(&f.domain, "dns-domain", "mesos", "the domain the DNS server answers")
 	fs.Int32Var(&f.ttl, "dns-ttl", server.DefaultTTL, "TTL of the DNS answers, seconds")
-	fs.StringVar(&f.upstream, "dns-resolvers", "", "upstream resolvers for other zones, comma-separated (default: /etc/resolv.conf's)")
+	fs.StringVar(&f.upstream, "dns-resolvers", "", "upstream resolvers for other zones, comma-separated (default: /etc/resolv.conf's, except this server itself)")
 }
 
 // dnsDevService shows the DNS service's HTTP API in the banner.
@@ -276,9 +276,12 @@ func startDevDNS(ctx context.Context, wg *sync.WaitGroup, nf *devDNSFlags, ip, m
 	cfg.Port, cfg.HTTPPort = nf.port, nf.httpPort
 	cfg.Domain, cfg.TTL = nf.domain, nf.ttl
 	cfg.SOAMname, cfg.SOARname = "ns1."+nf.domain+".", "root.ns1."+nf.domain+"."
-	cfg.Resolvers = systemResolvers()
-	if nf.upstream != "" {
-		cfg.Resolvers = splitMasters(nf.upstream)
+	cfg.Resolvers = splitMasters(nf.upstream) // none: /etc/resolv.conf's, except this server
+	if nf.enabled {
+		var warning string
+		if cfg, warning = cfg.WithSystemResolvers(server.ResolvConfPath); warning != "" {
+			logger.Warn(warning)
+		}
 	}
 	var svc *dns.Service
 	line := startDevService(ctx, wg, logger, "dns", "", "dns-port", nf.enabled, func() (devService, error) {

@@ -25,9 +25,9 @@ type Config struct {
 	// Domain is the zone, default "mesos". It is lower-cased; a trailing dot is optional.
 	Domain string
 	// IPSources is the ordered list of task IP sources; the first one that yields at least
-	// one IP wins. nil means DC/OS' ["host", "netinfo"] (dcos gen/calc.py); an empty list,
-	// duplicates and unknown names are errors. Mesos-DNS' own default is
-	// ["netinfo", "mesos", "host"].
+	// one IP wins. nil means DC/OS' ["host", "netinfo"] (dcos gen/calc.py), the default of
+	// server.DefaultConfig too; an empty list, duplicates and unknown names are errors.
+	// Mesos-DNS' own default is ["netinfo", "mesos", "host"].
 	IPSources []string
 	// EnforceRFC952 limits labels to 24 characters and trims leading digits (Mesos-DNS'
 	// enforceRFC952). The default is RFC 1123: 63 characters, leading digits allowed.

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -20,14 +22,20 @@ import (
 // case-insensitively ("httpport", "HttpPort" and "httpPort" all work) and ignores unknown
 // keys. GET /v1/config writes the struct back with these names.
 type Config struct {
-	// RefreshSeconds is Mesos-DNS' polling period (default 60). Strata's feed is pushed; it
-	// is kept for compatibility and reported in /v1/axfr.
+	// RefreshSeconds is Mesos-DNS' polling period (default 60). Strata's records are pushed
+	// by the master's event stream; every RefreshSeconds the feed renews its subscription and
+	// replaces the records with the fresh snapshot, a safety net that also re-resolves
+	// scheduler host names. It is reported in /v1/axfr.
 	RefreshSeconds int `json:"RefreshSeconds"`
 	// Port is the DNS port, UDP and TCP (default 53).
 	Port int `json:"Port"`
-	// Timeout is the upstream DNS timeout in seconds (default 5).
+	// Timeout is the budget, in seconds, of one forwarded query over all its upstreams
+	// (default 5).
 	Timeout int `json:"Timeout"`
-	// StateTimeoutSeconds is the master state fetch timeout (default 300), for the feed.
+	// StateTimeoutSeconds bounds the wait for a master's snapshot after a SUBSCRIBE (Mesos-DNS:
+	// the /master/state fetch, default 300; Strata's default is 10 s, since a master that
+	// accepts the connection and never answers holds the feed that long before it tries the
+	// next master).
 	StateTimeoutSeconds int `json:"StateTimeoutSeconds"`
 	// ZkDetectionTimeout is how long, in seconds, the feed waits for ZooKeeper to name a
 	// leader before it logs an error (default 30; 0: no error). Mesos-DNS exits there; Strata
@@ -58,12 +66,15 @@ type Config struct {
 	// ZoneResolvers maps a zone (no leading or trailing dot) to its upstream resolvers
 	// ("ip" or "ip:port"). A zone may not be the Mesos domain or mask another zone.
 	ZoneResolvers map[string][]string `json:"ZoneResolvers"`
-	// Resolvers are the upstreams for every other name (default ["8.8.8.8"]). Unlike
-	// Mesos-DNS, an empty list does not fall back to /etc/resolv.conf (which on a Strata node
-	// points at this server): it turns forwarding off and such queries are REFUSED.
+	// Resolvers are the upstreams for every other name (default ["8.8.8.8"]). As in
+	// Mesos-DNS, an empty list falls back to the nameservers of /etc/resolv.conf, except the
+	// ones that are this server itself (see WithSystemResolvers, which `strata dns` and
+	// `strata dev` apply; Validate and New do not read the file). If none is left, forwarding
+	// is off and such queries are REFUSED, as with ExternalOn false.
 	Resolvers []string `json:"Resolvers"`
-	// IPSources is the ordered list of task IP sources (default ["netinfo","mesos","host"],
-	// Mesos-DNS' default; DC/OS ships ["host","netinfo"]).
+	// IPSources is the ordered list of task IP sources (default ["host","netinfo"], what DC/OS
+	// ships; Mesos-DNS' own default is ["netinfo","mesos","host"], which resolves Docker
+	// bridge-mode tasks to their unreachable internal IPs). nil means the default.
 	IPSources []string `json:"IPSources"`
 	Zk        string   `json:"Zk"`
 	// Domain is the Mesos zone (default "mesos"), lower-cased, without the trailing dot.
@@ -118,6 +129,9 @@ type MesosCredentials struct {
 // DefaultTTL is Strata's record TTL in seconds (Mesos-DNS: 60).
 const DefaultTTL = 5
 
+// DefaultStateTimeoutSeconds is Strata's StateTimeoutSeconds (Mesos-DNS: 300).
+const DefaultStateTimeoutSeconds = 10
+
 // DefaultCacheSize is the default bound of the forwarding cache, in entries.
 const DefaultCacheSize = 10000
 
@@ -125,13 +139,14 @@ const DefaultCacheSize = 10000
 const maxConfigSize = 1 << 20
 
 // DefaultConfig returns Mesos-DNS' defaults (records/config.go NewConfig and the
-// configuration docs) except TTL, which is DefaultTTL.
+// configuration docs) except TTL, which is DefaultTTL, and IPSources, which is DC/OS'
+// ["host","netinfo"].
 func DefaultConfig() Config {
 	return Config{
 		RefreshSeconds:         60,
 		Port:                   53,
 		Timeout:                5,
-		StateTimeoutSeconds:    300,
+		StateTimeoutSeconds:    DefaultStateTimeoutSeconds,
 		ZkDetectionTimeout:     30,
 		HTTPPort:               8123,
 		TTL:                    DefaultTTL,
@@ -142,7 +157,7 @@ func DefaultConfig() Config {
 		SOAMname:               "ns1.mesos.",
 		SOARname:               "root.ns1.mesos.",
 		Resolvers:              []string{"8.8.8.8"},
-		IPSources:              []string{records.SourceNetInfo, records.SourceMesos, records.SourceHost},
+		IPSources:              []string{records.SourceHost, records.SourceNetInfo},
 		Domain:                 "mesos",
 		Listener:               "0.0.0.0",
 		HTTPListener:           "0.0.0.0",
@@ -450,4 +465,99 @@ func redactZK(s string) string {
 		out += "/" + path
 	}
 	return out
+}
+
+// ResolvConfPath is the resolv.conf whose nameservers stand in for empty Config.Resolvers.
+const ResolvConfPath = "/etc/resolv.conf"
+
+// interfaceAddrs lists this host's addresses (a variable for tests).
+var interfaceAddrs = net.InterfaceAddrs
+
+// ResolvConfResolvers reads the "nameserver IP" lines of the resolv.conf at path and returns
+// them as "ip:53", in order and without duplicates, for a DNS server listening on
+// listener:port. A nameserver that is this server itself goes to self instead of use, so
+// that the server never forwards to itself. resolv.conf nameservers are asked on port 53,
+// so that only happens when port is 53, and then for a nameserver equal to listener or,
+// when listener is unspecified (0.0.0.0 or ::, which listen on every address), for any
+// loopback address or address of this host's interfaces. A nameserver on a loopback
+// address is kept otherwise: systemd-resolved's 127.0.0.53 is a fine upstream for a server
+// on port 8053. Nameservers with an IPv6 zone, which Config.Resolvers cannot hold, are
+// skipped.
+func ResolvConfResolvers(path, listener string, port int) (use, self []string, err error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer file.Close()
+	lip, lerr := netip.ParseAddr(listener)
+	wildcard := lerr != nil || lip.IsUnspecified()
+	var local []netip.Addr
+	if port == 53 && wildcard {
+		addrs, _ := interfaceAddrs()
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil {
+				local = append(local, p.Addr().Unmap())
+			}
+		}
+	}
+	isSelf := func(ip netip.Addr) bool {
+		switch {
+		case port != 53:
+			return false
+		case !wildcard:
+			return ip == lip.Unmap()
+		default:
+			return ip.IsLoopback() || slices.Contains(local, ip)
+		}
+	}
+	sc := bufio.NewScanner(file)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 || fields[0] != "nameserver" {
+			continue
+		}
+		ip, err := netip.ParseAddr(fields[1])
+		if err != nil || ip.Zone() != "" {
+			continue
+		}
+		ip = ip.Unmap()
+		addr := net.JoinHostPort(ip.String(), "53")
+		if slices.Contains(use, addr) || slices.Contains(self, addr) {
+			continue
+		}
+		if isSelf(ip) {
+			self = append(self, addr)
+		} else {
+			use = append(use, addr)
+		}
+	}
+	return use, self, sc.Err()
+}
+
+// WithSystemResolvers is Mesos-DNS' fallback for empty Resolvers: when c forwards
+// (ExternalOn) and has no Resolvers, they become the nameservers of the resolv.conf at path
+// that are not this server itself (ResolvConfResolvers with c's Listener and Port). When
+// none is left, or the file cannot be read, Resolvers stay empty, which turns forwarding off
+// (names outside the domain and ZoneResolvers are REFUSED), and warning says so, for the log;
+// otherwise warning is "".
+func (c Config) WithSystemResolvers(path string) (_ Config, warning string) {
+	if !c.ExternalOn || len(c.Resolvers) > 0 {
+		return c, ""
+	}
+	use, self, err := ResolvConfResolvers(path, c.Listener, c.Port)
+	if len(use) > 0 {
+		c.Resolvers = use
+		return c, ""
+	}
+	why := path + " names no nameserver"
+	switch {
+	case err != nil:
+		why = fmt.Sprintf("%s cannot be read (%v)", path, err)
+	case len(self) > 0:
+		why = fmt.Sprintf("the nameservers of %s (%s) are this server itself (port %d), which would forward to itself",
+			path, strings.Join(self, ", "), c.Port)
+	}
+	c.Resolvers = nil
+	return c, fmt.Sprintf("dns: resolvers is empty and %s: forwarding is off, names outside %s are REFUSED; "+
+		"configure resolvers (or externalon=false to silence this)", why, c.Domain)
 }

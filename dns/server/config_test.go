@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -33,6 +35,7 @@ func TestLoadConfigExample(t *testing.T) {
 	want.Resolvers = []string{"169.254.169.254:53"}
 	want.ZoneResolvers = map[string][]string{"weave": {"172.17.0.1:53"}}
 	want.Listener = "10.101.160.16"
+	want.IPSources = []string{"netinfo", "mesos", "host"} // the example's, Mesos-DNS' default
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
 	}
@@ -48,8 +51,32 @@ func TestLoadConfigDefaults(t *testing.T) {
 		c.SOARefresh != 60 || c.SOARetry != 600 || c.SOAExpire != 86400 || c.SOAMinttl != 60 ||
 		!slices.Equal(c.Resolvers, []string{"8.8.8.8:53"}) || !c.ExternalOn || !c.RecurseOn || !c.DNSOn || !c.HTTPOn ||
 		!c.SetTruncateBit || !c.EnumerationOn || c.SRVRecordDefaultWeight != 1 || c.Listener != "0.0.0.0" ||
-		!slices.Equal(c.IPSources, []string{"netinfo", "mesos", "host"}) || c.CacheSize != DefaultCacheSize {
+		!slices.Equal(c.IPSources, []string{"host", "netinfo"}) || c.CacheSize != DefaultCacheSize {
 		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// The default IP sources are DC/OS' (host first: Docker bridge-mode tasks resolve to their
+// agent, not to an unreachable internal IP), the same as the record generator's for nil, and
+// an absent or null IPSources means them.
+func TestDefaultIPSources(t *testing.T) {
+	want := []string{records.SourceHost, records.SourceNetInfo}
+	if got := DefaultConfig().IPSources; !slices.Equal(got, want) {
+		t.Errorf("DefaultConfig: %v, want %v", got, want)
+	}
+	if got := records.DefaultConfig().IPSources; !slices.Equal(got, want) {
+		t.Errorf("records.DefaultConfig: %v, want %v", got, want)
+	}
+	for _, doc := range []string{`{}`, `{"IPSources": null}`} {
+		c, err := LoadConfig(strings.NewReader(doc))
+		if err != nil || !slices.Equal(c.IPSources, want) || !slices.Equal(c.RecordsConfig().IPSources, want) {
+			t.Errorf("%s: %v, %v; want %v", doc, c.IPSources, err, want)
+		}
+	}
+	c := DefaultConfig()
+	c.IPSources = nil
+	if c, err := c.Validate(); err != nil || !slices.Equal(c.IPSources, want) {
+		t.Errorf("Validate of nil IPSources: %v, %v", c.IPSources, err)
 	}
 }
 
@@ -205,4 +232,115 @@ func FuzzLoadConfig(f *testing.F) {
 			t.Fatalf("New: %v", err)
 		}
 	})
+}
+
+// ResolvConfResolvers keeps every nameserver but this server itself: the listener's IP, or
+// with a wildcard listener any loopback or interface address, and only when the server is on
+// port 53, the port resolv.conf nameservers are asked on.
+func TestResolvConfResolvers(t *testing.T) {
+	old := interfaceAddrs
+	t.Cleanup(func() { interfaceAddrs = old })
+	interfaceAddrs = func() ([]net.Addr, error) {
+		return []net.Addr{
+			&net.IPNet{IP: net.ParseIP("127.0.0.1"), Mask: net.CIDRMask(8, 32)},
+			&net.IPNet{IP: net.ParseIP("10.0.0.5"), Mask: net.CIDRMask(24, 32)},
+			&net.IPNet{IP: net.ParseIP("2001:db8::5"), Mask: net.CIDRMask(64, 128)},
+		}, nil
+	}
+	conf := filepath.Join(t.TempDir(), "resolv.conf")
+	const doc = `# generated
+search example.com
+options edns0
+nameserver 127.0.0.53
+nameserver 10.0.0.5
+nameserver   192.0.2.1   # upstream
+nameserver 2001:db8::5
+nameserver ::1
+nameserver fe80::1%eth0
+nameserver not-an-ip
+nameserver 192.0.2.1
+nameserver ::ffff:198.51.100.7
+`
+	if err := os.WriteFile(conf, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	all := []string{"127.0.0.53:53", "10.0.0.5:53", "192.0.2.1:53", "[2001:db8::5]:53", "[::1]:53", "198.51.100.7:53"}
+	without := func(skip ...string) []string {
+		return slices.DeleteFunc(slices.Clone(all), func(s string) bool { return slices.Contains(skip, s) })
+	}
+	for _, tc := range []struct {
+		name, listener string
+		port           int
+		use, self      []string
+	}{
+		{"wildcard on 53: loopback and local addresses are this server", "0.0.0.0", 53,
+			[]string{"192.0.2.1:53", "198.51.100.7:53"}, []string{"127.0.0.53:53", "10.0.0.5:53", "[2001:db8::5]:53", "[::1]:53"}},
+		{"IPv6 wildcard on 53", "::", 53,
+			[]string{"192.0.2.1:53", "198.51.100.7:53"}, []string{"127.0.0.53:53", "10.0.0.5:53", "[2001:db8::5]:53", "[::1]:53"}},
+		{"wildcard on 8053: nothing is this server (systemd-resolved stays)", "0.0.0.0", 8053, all, nil},
+		{"specific IP on 53: only that IP", "10.0.0.5", 53, without("10.0.0.5:53"), []string{"10.0.0.5:53"}},
+		{"specific loopback on 53: only that IP", "127.0.0.53", 53, without("127.0.0.53:53"), []string{"127.0.0.53:53"}},
+		{"specific IPv6 on 53", "2001:db8::5", 53, without("[2001:db8::5]:53"), []string{"[2001:db8::5]:53"}},
+		{"specific IP on 8053", "10.0.0.5", 8053, all, nil},
+		{"another IP on 53", "10.0.0.9", 53, all, nil},
+	} {
+		use, self, err := ResolvConfResolvers(conf, tc.listener, tc.port)
+		if err != nil || !slices.Equal(use, tc.use) || !slices.Equal(self, tc.self) {
+			t.Errorf("%s: use %v self %v err %v; want use %v self %v", tc.name, use, self, err, tc.use, tc.self)
+		}
+	}
+	if _, _, err := ResolvConfResolvers(filepath.Join(t.TempDir(), "missing"), "0.0.0.0", 53); err == nil {
+		t.Error("a missing resolv.conf: no error")
+	}
+}
+
+// WithSystemResolvers fills empty Resolvers from resolv.conf (not this server), and warns when
+// that leaves none: forwarding is then off.
+func TestWithSystemResolvers(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, doc string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	resolved := write("resolved", "nameserver 127.0.0.53\n")
+	mixed := write("mixed", "nameserver 127.0.0.1\nnameserver 192.0.2.1\n")
+	empty := write("empty", "search example.com\n")
+	cfg := func(listener string, port int, resolvers []string, external bool) Config {
+		c := DefaultConfig()
+		c.Listener, c.Port, c.Resolvers, c.ExternalOn = listener, port, resolvers, external
+		return c
+	}
+	for _, tc := range []struct {
+		name    string
+		c       Config
+		path    string
+		want    []string
+		warning string
+	}{
+		{"dev on 8053 keeps systemd-resolved", cfg("127.0.0.1", 8053, nil, true), resolved, []string{"127.0.0.53:53"}, ""},
+		{"an empty list falls back too", cfg("0.0.0.0", 8053, []string{}, true), resolved, []string{"127.0.0.53:53"}, ""},
+		{"wildcard on 53 skips loopback", cfg("0.0.0.0", 53, nil, true), mixed, []string{"192.0.2.1:53"}, ""},
+		{"only this server: off, warned", cfg("0.0.0.0", 53, nil, true), resolved, nil, "127.0.0.53:53"},
+		{"no nameserver: off, warned", cfg("0.0.0.0", 53, nil, true), empty, nil, "names no nameserver"},
+		{"unreadable: off, warned", cfg("0.0.0.0", 53, nil, true), filepath.Join(dir, "missing"), nil, "cannot be read"},
+		{"configured resolvers stay", cfg("0.0.0.0", 53, []string{"9.9.9.9:53"}, true), mixed, []string{"9.9.9.9:53"}, ""},
+		{"externalon=false: nothing read", cfg("0.0.0.0", 53, nil, false), filepath.Join(dir, "missing"), nil, ""},
+	} {
+		got, warning := tc.c.WithSystemResolvers(tc.path)
+		if !slices.Equal(got.Resolvers, tc.want) {
+			t.Errorf("%s: resolvers %v, want %v", tc.name, got.Resolvers, tc.want)
+		}
+		if (warning == "") != (tc.warning == "") || !strings.Contains(warning, tc.warning) {
+			t.Errorf("%s: warning %q, want one with %q", tc.name, warning, tc.warning)
+		}
+		if tc.warning != "" && !strings.Contains(warning, "REFUSED") {
+			t.Errorf("%s: warning %q does not say names are REFUSED", tc.name, warning)
+		}
+		if _, err := got.Validate(); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
 }
