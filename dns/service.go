@@ -2,11 +2,14 @@ package dns
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -28,6 +31,7 @@ type Service struct {
 	log  *slog.Logger
 	base *slog.Logger
 	zk   *election.URL // nil without Config.Zk
+	feed feed.Config   // without its Set and Registerer, which each Run makes
 
 	ready chan struct{}
 	mu    sync.Mutex
@@ -57,7 +61,11 @@ func New(cfg server.Config, logger *slog.Logger) (*Service, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Service{cfg: cfg, log: logger.With("component", "dns"), base: logger, zk: zk, ready: make(chan struct{})}, nil
+	s := &Service{cfg: cfg, log: logger.With("component", "dns"), base: logger, zk: zk, ready: make(chan struct{})}
+	if s.feed, err = s.feedConfig(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Ready is closed once the DNS and HTTP listeners are open (records may
@@ -90,7 +98,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	fcfg := feed.Config{Masters: s.cfg.Masters, Set: set, Logger: s.log, Registerer: reg}
+	fcfg := s.feed
+	fcfg.Set, fcfg.Registerer = set, reg
 	var det *election.Detector
 	if s.zk != nil {
 		if det, err = election.NewDetector(election.Config{URL: *s.zk, Logger: s.base}); err != nil {
@@ -207,6 +216,72 @@ func (s *Service) Run(ctx context.Context) error {
 	default:
 		return nil
 	}
+}
+
+// feedConfig turns the Mesos connection settings of the config into the feed's: the masters,
+// HTTPS with the CA and client certificate files, basic authentication, the refresh period
+// (refreshSeconds) and the time a master may take to answer a SUBSCRIBE with its snapshot
+// (stateTimeoutSeconds).
+func (s *Service) feedConfig() (feed.Config, error) {
+	c := s.cfg
+	fc := feed.Config{
+		Masters:        c.Masters,
+		Logger:         s.log,
+		Refresh:        time.Duration(c.RefreshSeconds) * time.Second,
+		ConnectTimeout: time.Duration(c.StateTimeoutSeconds) * time.Second,
+	}
+	switch c.MesosAuthentication {
+	case "basic":
+		if c.MesosCredentials.Principal == "" {
+			return fc, errors.New("dns: mesosAuthentication \"basic\" needs mesosCredentials.principal")
+		}
+		fc.Principal, fc.Secret = c.MesosCredentials.Principal, c.MesosCredentials.Secret
+	case "iam":
+		s.log.Warn("mesosAuthentication \"iam\" (a DC/OS service account) is not supported: connecting to the masters without authentication",
+			"IAMConfigFile", c.IAMConfigFile)
+	}
+	if !c.MesosHTTPSOn {
+		if c.CACertFile != "" || c.CertFile != "" || c.KeyFile != "" {
+			s.log.Warn("CACertFile, CertFile and KeyFile apply only with MesosHTTPSOn; connecting over plain HTTP")
+		}
+		return fc, nil
+	}
+	tc, err := tlsConfig(c.CACertFile, c.CertFile, c.KeyFile)
+	if err != nil {
+		return fc, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	fc.Scheme, fc.HTTPClient = "https", &http.Client{Transport: tr}
+	return fc, nil
+}
+
+// tlsConfig trusts the CA in caFile (the system's CAs when empty) and presents the client
+// certificate in certFile and keyFile when both are given.
+func tlsConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("dns: CACertFile: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("dns: CACertFile %s: no PEM certificate in it", caFile)
+		}
+		tc.RootCAs = pool
+	}
+	switch {
+	case certFile != "" && keyFile != "":
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("dns: CertFile and KeyFile: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	case certFile != "" || keyFile != "":
+		return nil, errors.New("dns: CertFile and KeyFile go together")
+	}
+	return tc, nil
 }
 
 // zkString is the zk:// URL the leader is detected at, without its password; "" without one.

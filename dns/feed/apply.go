@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"net/netip"
 	"time"
 
 	"strata/dns/records"
@@ -30,6 +31,9 @@ type view struct {
 	// the new leader knows from its registry but that have not re-registered yet.
 	carried      map[string]map[taskKey]struct{}
 	carriedSince time.Time
+	// hostAddrs, if not nil, returns the known addresses of a scheduler's or agent's host
+	// name (and starts a lookup when it has none); see resolve.go.
+	hostAddrs func(host string) []netip.Addr
 }
 
 func newView(set *records.Set) *view {
@@ -54,6 +58,12 @@ func (v *view) replace(sub *masterpb.Event_Subscribed, leader string, masters []
 	gs := sub.GetGetState()
 	st := convertState(gs)
 	st.Leader, st.Masters = leader, masters
+	for i := range st.Agents {
+		v.resolveAgent(&st.Agents[i])
+	}
+	for i := range st.Frameworks {
+		v.resolveFramework(&st.Frameworks[i])
+	}
 
 	inNew := make(map[string]bool, len(st.Agents))
 	for _, a := range st.Agents {
@@ -132,6 +142,7 @@ func (v *view) apply(ev *masterpb.Event) outcome {
 		if !ok {
 			return outcome{ignored: true}
 		}
+		v.resolveAgent(&a)
 		v.agents[a.ID] = a
 		v.set.UpsertAgent(a)
 		// The master reports a re-registering agent's tasks before the agent itself: what was
@@ -173,9 +184,43 @@ func (v *view) upsertFramework(f *masterpb.Response_GetFrameworks_Framework) out
 	if !ok {
 		return outcome{ignored: true}
 	}
+	v.resolveFramework(&rf)
 	v.frameworks[rf.ID] = rf
 	v.set.UpsertFramework(rf)
 	return outcome{}
+}
+
+// resolveAgent and resolveFramework fill in the addresses of a host name that is not an IP
+// literal, as far as they are known (the records package does no lookups).
+func (v *view) resolveAgent(a *records.Agent) {
+	if h := lookupHost(a.PID, a.Hostname); h != "" && v.hostAddrs != nil {
+		a.IPs = v.hostAddrs(h)
+	}
+}
+
+func (v *view) resolveFramework(f *records.Framework) {
+	if h := lookupHost(f.PID, f.Hostname); h != "" && v.hostAddrs != nil {
+		f.IPs = v.hostAddrs(h)
+	}
+}
+
+// resolved republishes the agents and frameworks whose host name is host, after a lookup
+// changed its addresses.
+func (v *view) resolved(host string) {
+	for id, a := range v.agents {
+		if lookupHost(a.PID, a.Hostname) == host {
+			v.resolveAgent(&a)
+			v.agents[id] = a
+			v.set.UpsertAgent(a)
+		}
+	}
+	for id, f := range v.frameworks {
+		if lookupHost(f.PID, f.Hostname) == host {
+			v.resolveFramework(&f)
+			v.frameworks[id] = f
+			v.set.UpsertFramework(f)
+		}
+	}
 }
 
 // upsertTask stores and publishes a task, or removes it if its state is terminal.

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,18 +75,40 @@ type Config struct {
 	CarryOverTimeout time.Duration
 	// MaxRecordSize bounds one event, the SUBSCRIBED snapshot included (default 64 MiB).
 	MaxRecordSize int
+
+	// Scheme is the scheme of masters given as host:port and of the leaders the Detector
+	// names: "http" (default) or "https" (Mesos-DNS' MesosHTTPSOn; HTTPClient then carries
+	// the TLS settings).
+	Scheme string
+	// Principal and Secret, when Principal is set, authenticate every call to the masters
+	// with HTTP basic authentication (Mesos-DNS' mesosAuthentication "basic").
+	Principal, Secret string
+	// Refresh, if above 0, renews the subscription that often: the feed ends its stream and
+	// subscribes afresh; the records stay as they are until the new snapshot replaces them,
+	// and that snapshot holds whatever happened in between. It is Mesos-DNS' refreshSeconds
+	// turned into a safety net: events keep the records current, the periodic snapshot
+	// repairs anything an event could not and re-resolves scheduler host names.
+	Refresh time.Duration
+	// LookupHost resolves the host names of schedulers and agents that are not IP literals,
+	// as Mesos-DNS does; nil: the system resolver. Lookups never hold up events: a name
+	// appears once its lookup answers.
+	LookupHost func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // Feed keeps a records.Set current from the operator event stream. Create it with New and
 // start it with Run.
 type Feed struct {
-	cfg      Config
-	masters  []endpoint
-	hosts    []string // the masters' host:port, for Set.SetMasters
-	client   *http.Client
-	log      *slog.Logger
-	metrics  *metrics
+	cfg     Config
+	masters []endpoint
+	hosts   []string // the masters' host:port, for Set.SetMasters
+	client  *http.Client
+	log     *slog.Logger
+	metrics *metrics
+	// view is used by Run's goroutine and, when a host name lookup answers, by the lookup's:
+	// viewMu serialises them.
+	viewMu   sync.Mutex
 	view     *view
+	hostsDNS *hostCache
 	ready    chan struct{}
 	running  atomic.Bool
 	readyOne sync.Once
@@ -107,9 +130,16 @@ func New(cfg Config) (*Feed, error) {
 	if len(cfg.Masters) == 0 && cfg.Detector == nil {
 		return nil, errors.New("feed: Config.Masters is empty and no Config.Detector is set")
 	}
+	switch cfg.Scheme {
+	case "":
+		cfg.Scheme = "http"
+	case "http", "https":
+	default:
+		return nil, fmt.Errorf("feed: Config.Scheme %q: want http or https", cfg.Scheme)
+	}
 	f := &Feed{ready: make(chan struct{})}
 	for _, m := range cfg.Masters {
-		ep, err := parseMaster(m)
+		ep, err := parseMaster(m, cfg.Scheme)
 		if err != nil {
 			return nil, err
 		}
@@ -151,6 +181,16 @@ func New(cfg Config) (*Feed, error) {
 	f.cfg, f.client, f.metrics = cfg, client, m
 	f.log = cfg.Logger.With("component", "dns-feed")
 	f.view = newView(cfg.Set)
+	lookup := cfg.LookupHost
+	if lookup == nil {
+		lookup = systemLookup
+	}
+	f.hostsDNS = &hostCache{lookup: lookup, metrics: m, entries: map[string]hostEntry{}, done: func(host string) {
+		f.viewMu.Lock()
+		defer f.viewMu.Unlock()
+		f.view.resolved(host)
+	}}
+	f.view.hostAddrs = f.hostsDNS.addrs
 	return f, nil
 }
 
@@ -215,6 +255,12 @@ func (f *Feed) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if errors.Is(err, errRefresh) {
+			f.metrics.refreshes.Inc()
+			f.log.Debug("renewing the subscription for a fresh snapshot", "master", cands[0].host)
+			bo.reset()
+			continue
+		}
 		f.metrics.reconnects.Inc()
 		if errors.Is(err, errLeaderChanged) {
 			f.log.Info("the leading master changed; re-subscribing to the new leader", "from", cands[0].host, "err", err)
@@ -267,6 +313,8 @@ var (
 	errStalled    = errors.New("feed: no event within the missed-heartbeat limit")
 	// errLeaderChanged ends a session when the Detector names a new leader.
 	errLeaderChanged = errors.New("feed: the detector names a new leading master")
+	// errRefresh ends a session after Config.Refresh, for a fresh snapshot.
+	errRefresh = errors.New("feed: refresh period over")
 )
 
 // session runs one subscription at the first of cands that serves it (or redirects to a
@@ -284,6 +332,12 @@ func (f *Feed) session(ctx context.Context, cands []endpoint, seen string) error
 		}
 	})
 	defer watchdog.Stop()
+	if f.cfg.Refresh > 0 {
+		// A tenth of jitter, so that DNS servers started together do not renew together.
+		d := f.cfg.Refresh + rand.N(f.cfg.Refresh/10+1)
+		refresh := time.AfterFunc(d, func() { cancel(errRefresh) })
+		defer refresh.Stop()
+	}
 	s, err := f.open(sctx, cands)
 	if err != nil {
 		return causeOr(sctx, err)
@@ -325,13 +379,16 @@ func (f *Feed) session(ctx context.Context, cands []endpoint, seen string) error
 				return context.Cause(sctx)
 			}
 			stallAfter = heartbeat(ev.GetSubscribed().GetHeartbeatIntervalSeconds()) * time.Duration(f.cfg.MissedHeartbeats)
+			f.viewMu.Lock()
 			carried := f.view.replace(ev.GetSubscribed(), leader, f.masterList(leader), recv)
+			tasks, agents := len(f.view.tasks), len(f.view.agents)
+			f.viewMu.Unlock()
 			watchdog.Reset(stallAfter)
 			subbed.Store(true)
 			f.observe(ev, recv)
 			f.setConnected(s.from, true)
 			f.log.Info("operator stream subscribed", "master", s.from.host, "leader", leader,
-				"tasks", len(f.view.tasks), "agents", len(f.view.agents), "carried_over_tasks", carried)
+				"tasks", tasks, "agents", agents, "carried_over_tasks", carried)
 			f.markReady()
 			continue
 		}
@@ -345,6 +402,8 @@ func (f *Feed) session(ctx context.Context, cands []endpoint, seen string) error
 
 // observe applies a non-SUBSCRIBED event and records the metrics of any event.
 func (f *Feed) observe(ev *masterpb.Event, recv time.Time) {
+	f.viewMu.Lock()
+	defer f.viewMu.Unlock()
 	typ := ev.GetType()
 	var o outcome
 	if typ != masterpb.Event_SUBSCRIBED {

@@ -74,7 +74,7 @@ func (f *Feed) detected() (endpoint, bool) {
 	if !ok {
 		return endpoint{}, false
 	}
-	ep, err := parseMaster(addr)
+	ep, err := parseMaster(addr, f.cfg.Scheme)
 	if err != nil {
 		f.log.Warn("the detected leader's address is unusable", "leader", addr, "err", err)
 		return endpoint{}, false
@@ -115,6 +115,8 @@ func (f *Feed) followedChange() {
 		return
 	}
 	pid := leaderPID(f.cfg.Detector.LeaderInfo(), ep.host)
+	f.viewMu.Lock()
+	defer f.viewMu.Unlock()
 	if pid == f.view.leader {
 		return
 	}

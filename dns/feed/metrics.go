@@ -9,6 +9,8 @@ import (
 type metrics struct {
 	events        *prometheus.CounterVec
 	reconnects    prometheus.Counter
+	refreshes     prometheus.Counter
+	lookups       *prometheus.CounterVec
 	leaderChanges prometheus.Counter
 	connected     prometheus.Gauge
 	lastEvent     prometheus.Gauge
@@ -27,6 +29,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "strata_dns_feed_reconnects_total",
 			Help: "Operator streams that ended or could not be opened and were retried.",
 		}),
+		refreshes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strata_dns_feed_refreshes_total",
+			Help: "Subscriptions renewed after the refresh period (Mesos-DNS' refreshSeconds), each replacing the records with a new snapshot.",
+		}),
+		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strata_dns_feed_host_lookups_total",
+			Help: "Lookups of scheduler and agent host names that are not IP literals, by result (ok or error).",
+		}, []string{"result"}),
 		leaderChanges: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "strata_dns_feed_leader_changes_total",
 			Help: "Changes of the leading master named by the detector (ZooKeeper) that the feed followed.",
@@ -58,7 +68,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	all := []prometheus.Collector{m.events, m.reconnects, m.leaderChanges, m.connected, m.lastEvent, m.carried, m.apply, m.programming}
+	all := []prometheus.Collector{m.events, m.reconnects, m.refreshes, m.lookups, m.leaderChanges, m.connected, m.lastEvent, m.carried, m.apply, m.programming}
 	for i, c := range all {
 		if err := reg.Register(c); err != nil {
 			for _, done := range all[:i] {

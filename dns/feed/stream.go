@@ -40,8 +40,8 @@ type endpoint struct {
 
 func (e endpoint) url() string { return e.scheme + "://" + e.host + "/api/v1" }
 
-// parseMaster accepts "host:port" (http) or "http(s)://host:port".
-func parseMaster(s string) (endpoint, error) {
+// parseMaster accepts "host:port" (given scheme) or "http(s)://host:port".
+func parseMaster(s, scheme string) (endpoint, error) {
 	s = strings.TrimSpace(s)
 	if strings.Contains(s, "://") {
 		u, err := url.Parse(s)
@@ -60,7 +60,7 @@ func parseMaster(s string) (endpoint, error) {
 	if _, _, err := net.SplitHostPort(s); err != nil {
 		return endpoint{}, fmt.Errorf("feed: master %q: %w", s, err)
 	}
-	return endpoint{scheme: "http", host: s}, nil
+	return endpoint{scheme: scheme, host: s}, nil
 }
 
 // stream is an open operator event stream.
@@ -81,6 +81,9 @@ func (f *Feed) post(ctx context.Context, ep endpoint, call string) (*http.Respon
 	req.Header.Set("Content-Type", codec.ContentTypeJSON)
 	req.Header.Set("Accept", codec.ContentTypeProtobuf)
 	req.Header.Set("User-Agent", "strata-dns")
+	if f.cfg.Principal != "" {
+		req.SetBasicAuth(f.cfg.Principal, f.cfg.Secret)
+	}
 	return f.client.Do(req)
 }
 

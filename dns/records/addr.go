@@ -3,6 +3,7 @@ package records
 import (
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -89,11 +90,16 @@ func agentAddrs(a *Agent) (ips []netip.Addr, port uint16, hasPort bool) {
 }
 
 // frameworkAddrs returns a framework scheduler's IPs and port: Mesos-DNS uses the host and
-// port of the framework's PID, or its hostname (and no port) when it has no PID.
+// port of the framework's PID, or its hostname (and no port) when it has no PID. HTTP
+// frameworks, the only kind a Strata master serves, have no PID: for them (a Strata addition)
+// the port is the explicit port of the framework's webui_url, the API a user of
+// _framework._tcp.F.D looks for (the apps service's 8080, the jobs service's 9000).
 func frameworkAddrs(f *Framework) (ips []netip.Addr, port uint16, hasPort bool) {
 	host := f.Hostname
 	if _, h, p, ok := ParsePID(f.PID); ok {
 		host, port, hasPort = h, p, true
+	} else {
+		port, hasPort = webuiPort(f.WebuiURL)
 	}
 	ips = cleanAddrs(f.IPs)
 	if len(ips) == 0 {
@@ -102,6 +108,19 @@ func frameworkAddrs(f *Framework) (ips []netip.Addr, port uint16, hasPort bool) 
 		}
 	}
 	return ips, port, hasPort
+}
+
+// webuiPort returns the explicit port of an http(s) URL ("http://10.0.0.5:8080" → 8080).
+func webuiPort(raw string) (uint16, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(u.Port(), 10, 16)
+	if err != nil || n == 0 {
+		return 0, false
+	}
+	return uint16(n), true
 }
 
 // latestRunning returns the TASK_RUNNING status with the greatest timestamp (the first one

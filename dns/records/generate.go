@@ -209,7 +209,7 @@ func (g *generator) agentRecords(ips []netip.Addr, port uint16, hasPort bool) []
 }
 
 // frameworkRecords: F.D → the scheduler IPs and _framework._tcp.F.D → F.D:<scheduler port>
-// when the framework has a PID (reference §2).
+// when the framework has a PID (reference §2) or, without one, a webui_url with a port.
 func (g *generator) frameworkRecords(frag string, ips []netip.Addr, port uint16, hasPort bool) []Record {
 	name := frag + g.dom
 	if frag == "" || len(ips) == 0 || !validName(name) {
