@@ -81,8 +81,9 @@ func equal(a, b []int) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
 // NXDOMAIN with the SOA, and dig sees the same.
 func TestAppTasksResolve(t *testing.T) {
 	mp, ap, pp, dp, hp := procs.FreePort(t), procs.FreePort(t), procs.FreePort(t), procs.FreePort(t), procs.FreePort(t)
+	jp := procs.FreePort(t)
 	procs.Start(t, strataBin, "dev", "--work-dir", t.TempDir(), "--master-port", fmt.Sprint(mp), "--agent-port", fmt.Sprint(ap),
-		"--apps-port", fmt.Sprint(pp), "--jobs=false", "--dns-port", fmt.Sprint(dp), "--dns-http-port", fmt.Sprint(hp))
+		"--apps-port", fmt.Sprint(pp), "--jobs-port", fmt.Sprint(jp), "--dns-port", fmt.Sprint(dp), "--dns-http-port", fmt.Sprint(hp))
 	apps := fmt.Sprintf("http://127.0.0.1:%d", pp)
 	server := fmt.Sprintf("127.0.0.1:%d", dp)
 	procs.Eventually(t, 30*time.Second, "the DNS server to answer for leader.mesos", func() bool {
@@ -113,10 +114,33 @@ func TestAppTasksResolve(t *testing.T) {
 	if r == nil || len(r.Answer) == 0 || r.Answer[0].(*dns.A).A.String() != "127.0.0.1" || !r.Authoritative {
 		t.Fatalf("A web.marathon.mesos: %v", r)
 	}
-	for _, name := range []string{"marathon.mesos", "master.mesos", "slave.mesos"} {
-		if r := query(t, server, name, dns.TypeA); r == nil || len(r.Answer) == 0 {
-			t.Fatalf("A %s: %v", name, r)
-		}
+	for _, name := range []string{"marathon.mesos", "metronome.mesos", "master.mesos", "master0.mesos", "slave.mesos", "web.marathon.slave.mesos"} {
+		procs.Eventually(t, 10*time.Second, "A "+name, func() bool {
+			r := query(t, server, name, dns.TypeA)
+			return r != nil && len(r.Answer) > 0 && r.Answer[0].(*dns.A).A.String() == "127.0.0.1"
+		})
+	}
+	// The services' API ports by SRV: the apps service (Marathon) and the jobs service
+	// (Metronome); the leader's and the agent's ports; the app's named port and the ports on
+	// the agents' names.
+	for name, want := range map[string][]int{
+		"_framework._tcp.marathon.mesos":  {pp},
+		"_framework._tcp.metronome.mesos": {jp},
+		"_leader._tcp.mesos":              {mp},
+		"_leader._udp.mesos":              {mp},
+		"_slave._tcp.mesos":               {ap},
+		"_http._web._tcp.marathon.mesos":  ports,
+		"_web._tcp.marathon.slave.mesos":  ports,
+		"_web._udp.marathon.slave.mesos":  ports,
+	} {
+		procs.Eventually(t, 10*time.Second, fmt.Sprintf("SRV %s → %v", name, want), func() bool {
+			return equal(srvPorts(t, server, name), want)
+		})
+	}
+	// NODATA: the name exists, not for AAAA.
+	if r := query(t, server, "web.marathon.mesos", dns.TypeAAAA); r == nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 ||
+		len(r.Ns) != 1 || r.Ns[0].Header().Rrtype != dns.TypeSOA {
+		t.Fatalf("AAAA web.marathon.mesos, want NODATA with the SOA: %v", r)
 	}
 	if r := query(t, server, "nothing-here.marathon.mesos", dns.TypeA); r == nil || r.Rcode != dns.RcodeNameError ||
 		len(r.Ns) != 1 || r.Ns[0].Header().Rrtype != dns.TypeSOA {
