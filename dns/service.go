@@ -114,7 +114,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	ready := f.Ready()
 	srv, err := server.New(s.cfg, set, server.Options{
-		Registerer: reg, Gatherer: reg, Logger: s.log, Version: version.Version,
+		Registerer: reg, Gatherer: reg, Logger: s.base, Version: version.Version,
 		Ready: func() bool {
 			select {
 			case <-ready:
@@ -226,7 +226,7 @@ func (s *Service) feedConfig() (feed.Config, error) {
 	c := s.cfg
 	fc := feed.Config{
 		Masters:        c.Masters,
-		Logger:         s.log,
+		Logger:         s.base, // the feed and the server name their own component
 		Refresh:        time.Duration(c.RefreshSeconds) * time.Second,
 		ConnectTimeout: time.Duration(c.StateTimeoutSeconds) * time.Second,
 	}

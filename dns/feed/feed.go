@@ -237,6 +237,7 @@ func (f *Feed) Run(ctx context.Context) error {
 	}
 	defer f.running.Store(false)
 	bo := backoff{min: f.cfg.MinBackoff, max: f.cfg.MaxBackoff}
+	refresh := false
 	if f.cfg.Detector != nil && f.cfg.DetectionTimeout > 0 {
 		t := time.AfterFunc(f.cfg.DetectionTimeout, f.checkDetection)
 		defer t.Stop()
@@ -247,7 +248,8 @@ func (f *Feed) Run(ctx context.Context) error {
 			return nil
 		}
 		start := time.Now()
-		err := f.session(ctx, cands, f.lastDetected.host)
+		err := f.session(ctx, cands, f.lastDetected.host, refresh)
+		refresh = errors.Is(err, errRefresh)
 		f.setConnected(endpoint{}, false)
 		// A pooled connection may be as dead as the stream was (a half-open TCP connection);
 		// the next attempt dials afresh.
@@ -319,8 +321,9 @@ var (
 
 // session runs one subscription at the first of cands that serves it (or redirects to a
 // master that does): open, snapshot, events, until the stream ends.
-// With a Detector, seen is the leader it named when the session began.
-func (f *Feed) session(ctx context.Context, cands []endpoint, seen string) error {
+// With a Detector, seen is the leader it named when the session began. refresh says that the
+// session renews one that ended after Config.Refresh.
+func (f *Feed) session(ctx context.Context, cands []endpoint, seen string, refresh bool) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var subbed atomic.Bool // this session has had its SUBSCRIBED
@@ -387,8 +390,12 @@ func (f *Feed) session(ctx context.Context, cands []endpoint, seen string) error
 			subbed.Store(true)
 			f.observe(ev, recv)
 			f.setConnected(s.from, true)
-			f.log.Info("operator stream subscribed", "master", s.from.host, "leader", leader,
-				"tasks", tasks, "agents", agents, "carried_over_tasks", carried)
+			level := slog.LevelInfo
+			if refresh {
+				level = slog.LevelDebug // every refreshSeconds: not news
+			}
+			f.log.Log(sctx, level, "operator stream subscribed", "master", s.from.host, "leader", leader,
+				"tasks", tasks, "agents", agents, "carried_over_tasks", carried, "refresh", refresh)
 			f.markReady()
 			continue
 		}
