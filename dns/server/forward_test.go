@@ -283,24 +283,7 @@ func startRcodeUpstream(t *testing.T, rcode int) *upstream {
 		m.SetRcode(r, rcode)
 		_ = w.WriteMsg(m)
 	})
-	pc, l, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	us := &dns.Server{PacketConn: pc, Handler: h}
-	ts := &dns.Server{Listener: l, Handler: h}
-	started := make(chan struct{}, 2)
-	us.NotifyStartedFunc = func() { started <- struct{}{} }
-	ts.NotifyStartedFunc = func() { started <- struct{}{} }
-	go func() { _ = us.ActivateAndServe() }()
-	go func() { _ = ts.ActivateAndServe() }()
-	<-started
-	<-started
-	t.Cleanup(func() {
-		_ = us.Shutdown()
-		_ = ts.Shutdown()
-	})
-	u.addr = pc.LocalAddr().String()
+	u.addr = serveUpstream(t, h)
 	return u
 }
 
@@ -443,8 +426,10 @@ func TestForwardStaggered(t *testing.T) {
 // TestForwardBudget: with two dead upstreams the client gets SERVFAIL within one Timeout,
 // not one per upstream.
 func TestForwardBudget(t *testing.T) {
-	cfg := forwardConfig(startBlackhole(t).addr, startBlackhole(t).addr)
-	cfg.Timeout = 1
+	// Three silent upstreams and a 2 s budget: asked one after another with the timeout each,
+	// as before the budget, a client would wait 6 s.
+	cfg := forwardConfig(startBlackhole(t).addr, startBlackhole(t).addr, startBlackhole(t).addr)
+	cfg.Timeout = 2
 	s := startServer(t, cfg, Options{})
 	for _, network := range []string{"udp", "tcp"} {
 		start := time.Now()
@@ -452,8 +437,8 @@ func TestForwardBudget(t *testing.T) {
 		if r.Rcode != dns.RcodeServerFailure {
 			t.Errorf("%s: %v", network, r)
 		}
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("%s: SERVFAIL after %v, want within about the 1 s budget", network, d)
+		if d := time.Since(start); d > 4*time.Second {
+			t.Errorf("%s: SERVFAIL after %v, want within about the 2 s budget", network, d)
 		}
 	}
 	if got := counterValue(t, s.metrics.fwdFailed); got != 2 {

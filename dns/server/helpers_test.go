@@ -185,24 +185,7 @@ func startUpstream(t testing.TB, zone, ip string) *upstream {
 		m.Truncate(size)
 		_ = w.WriteMsg(m)
 	})
-	pc, l, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	us := &dns.Server{PacketConn: pc, Handler: h}
-	ts := &dns.Server{Listener: l, Handler: h}
-	started := make(chan struct{}, 2)
-	us.NotifyStartedFunc = func() { started <- struct{}{} }
-	ts.NotifyStartedFunc = func() { started <- struct{}{} }
-	go func() { _ = us.ActivateAndServe() }()
-	go func() { _ = ts.ActivateAndServe() }()
-	<-started
-	<-started
-	t.Cleanup(func() {
-		_ = us.Shutdown()
-		_ = ts.Shutdown()
-	})
-	u.addr = pc.LocalAddr().String()
+	u.addr = serveUpstream(t, h)
 	return u
 }
 
@@ -255,3 +238,27 @@ func (w *fakeWriter) Close() error        { return nil }
 func (w *fakeWriter) TsigStatus() error   { return nil }
 func (w *fakeWriter) TsigTimersOnly(bool) {}
 func (w *fakeWriter) Hijack()             {}
+
+// serveUpstream serves h over UDP and TCP on one loopback port until the test ends and
+// returns the address.
+func serveUpstream(t testing.TB, h dns.Handler) string {
+	t.Helper()
+	pc, l, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	us := &dns.Server{PacketConn: pc, Handler: h}
+	ts := &dns.Server{Listener: l, Handler: h}
+	started := make(chan struct{}, 2)
+	us.NotifyStartedFunc = func() { started <- struct{}{} }
+	ts.NotifyStartedFunc = func() { started <- struct{}{} }
+	go func() { _ = us.ActivateAndServe() }()
+	go func() { _ = ts.ActivateAndServe() }()
+	<-started
+	<-started
+	t.Cleanup(func() {
+		_ = us.Shutdown()
+		_ = ts.Shutdown()
+	})
+	return pc.LocalAddr().String()
+}
