@@ -2,16 +2,21 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"strata/kernel/e2e/cluster"
 	"strata/kernel/e2e/stratabin"
+	kstore "strata/kernel/store"
 	"strata/services/jobs/engine"
 	"strata/services/jobs/job"
 	"strata/services/jobs/launcher"
@@ -40,6 +45,12 @@ func start(t *testing.T, masterAddr, dir string) *service {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startWith(t, masterAddr, st)
+}
+
+// startWith runs the engine and its launcher on st.
+func startWith(t *testing.T, masterAddr string, st *store.Store) *service {
+	t.Helper()
 	s := &service{st: st, done: make(chan struct{})}
 	obs := &observer{}
 	l, err := launcher.New(launcher.Config{
@@ -367,4 +378,65 @@ func TestConcurrencyPoliciesAndLaunchDeadlines(t *testing.T) {
 	waitFor(t, 30*time.Second, "the late tick to fail", func() bool {
 		return has("late", runs.Failed, "not launched within startingDeadlineSeconds=1")
 	})
+}
+
+// A status update whose write fails (the store is away: PostgreSQL restarting) is not
+// acknowledged; the agent sends it again and the retry, once the store is back, ends the run.
+// Before, the failed update had already ended the task in memory, so the retry was dropped as
+// a duplicate and the run stayed active for ever.
+func TestUpdateRetriedAfterStoreFailure(t *testing.T) {
+	master := cluster.Start(t, cluster.Options{Executable: strataBin})
+	db, err := kstore.OpenSQLiteDB(filepath.Join(t.TempDir(), "jobs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failing atomic.Bool
+	var injected atomic.Int32
+	fail := func(tx *gorm.DB) {
+		if failing.Load() {
+			injected.Add(1)
+			_ = tx.AddError(errors.New("injected: the store is away"))
+		}
+	}
+	cb := db.Callback()
+	for _, err := range []error{
+		cb.Create().Before("gorm:create").Register("test:fail_create", fail),
+		cb.Update().Before("gorm:update").Register("test:fail_update", fail),
+		cb.Delete().Before("gorm:delete").Register("test:fail_delete", fail),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startWith(t, master, st)
+	ctx := context.Background()
+	if err := s.eng.PutJob(ctx, shellJob("brief", "sleep 1"), true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.eng.StartRun(ctx, "brief", runs.TriggerManual, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the run to be active", func() bool {
+		a := s.eng.ActiveRuns("brief")
+		return len(a) == 1 && a[0].Status == runs.Active
+	})
+	failing.Store(true)
+	waitFor(t, 30*time.Second, "the TASK_FINISHED write to fail", func() bool { return injected.Load() > 0 })
+	failing.Store(false)
+	if a := s.eng.ActiveRuns("brief"); len(a) != 1 || a[0].Tasks[0].Status != "TASK_RUNNING" {
+		var tasks []runs.Task
+		if len(a) > 0 {
+			tasks = a[0].Tasks
+		}
+		t.Fatalf("after the failed write: %d active runs, tasks %+v; want the run active with its task running", len(a), tasks)
+	}
+	// The agent retries an unacknowledged update after 10 s.
+	waitFor(t, 60*time.Second, "the retried update to end the run", func() bool { return len(history(t, s, "brief")) == 1 })
+	if h := history(t, s, "brief")[0]; h.Status != runs.Success || h.Tasks[0].Status != "TASK_FINISHED" {
+		t.Fatalf("run = %+v", h)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -271,6 +272,21 @@ func (e *Engine) Update(ctx context.Context, u launcher.Update) error {
 	if t == nil || taskEnded(t.Status) {
 		return nil
 	}
+	// Until the store holds the change, the run stays as it was: a failed write returns an
+	// error, the update is not acknowledged, and the agent's retry of it must find the task
+	// still live (not already ended in memory, which would drop the retry and leave the run
+	// active for ever).
+	prev := *r
+	prev.Tasks = slices.Clone(r.Tasks)
+	if err := e.applyUpdateLocked(ctx, r, t, u); err != nil {
+		*r = prev
+		return err
+	}
+	return nil
+}
+
+// applyUpdateLocked applies u to t, a live task of r, and stores the outcome.
+func (e *Engine) applyUpdateLocked(ctx context.Context, r *runs.Run, t *runs.Task, u launcher.Update) error {
 	at := u.At.UTC()
 	t.Status, t.Message, t.Reason = u.State.String(), u.Message, u.Reason
 	if code, ok := runs.ExitStatusOf(u.Message); ok {
