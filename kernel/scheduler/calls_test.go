@@ -440,3 +440,17 @@ func TestTeardownEndsRun(t *testing.T) {
 		}
 	})
 }
+
+// With a zk:// master URL whose detector has named no leader yet, a subscription attempt says
+// so (it used to print "no master accepted: %!w(<nil>)").
+func TestSubscribeWithoutAKnownMaster(t *testing.T) {
+	c, err := New(Config{Masters: []string{"zk://127.0.0.1:1/mesos"},
+		FrameworkInfo: &mesospb.FrameworkInfo{User: proto.String("root"), Name: proto.String("t")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.subscribe(context.Background())
+	if err == nil || err.Error() != "scheduler: subscribe: no master known yet" {
+		t.Fatalf("subscribe: %v", err)
+	}
+}

@@ -83,6 +83,10 @@ func (c *Client) subscribe(ctx context.Context) (*conn, error) {
 		c.log.Debug("subscribe failed", "master", base, "err", err)
 		errs = append(errs, err)
 	}
+	if len(errs) == 0 {
+		// With a detector that has named no leader yet there is nobody to try.
+		return nil, errors.New("scheduler: subscribe: no master known yet")
+	}
 	return nil, fmt.Errorf("scheduler: subscribe: no master accepted: %w", errors.Join(errs...))
 }
 
