@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 	"google.golang.org/protobuf/proto"
 
+	"strata/kernel/e2e/cluster"
 	"strata/kernel/e2e/pgserver"
 	"strata/kernel/e2e/procs"
 	"strata/kernel/e2e/zkserver"
@@ -60,16 +61,7 @@ func startDNSFramework(t *testing.T, master, name string) *dnsFramework {
 		t.Fatal(err)
 	}
 	f := &dnsFramework{t: t, client: c, running: make(chan string, 16)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx, f) }()
-	t.Cleanup(func() {
-		tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = c.Teardown(tctx)
-		tcancel()
-		cancel()
-		<-done
-	})
+	cluster.RunFramework(t, c, f)
 	return f
 }
 

@@ -276,16 +276,7 @@ func startFramework(t testing.TB, masterAddr, name string) *testFramework {
 		t.Fatal(err)
 	}
 	f := &testFramework{t: t, client: c, agents: map[string]*mesospb.AgentID{}, updates: make(chan *mesospb.TaskStatus, 256)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx, f) }()
-	t.Cleanup(func() {
-		tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = c.Teardown(tctx)
-		tcancel()
-		cancel()
-		<-done
-	})
+	cluster.RunFramework(t, c, f)
 	return f
 }
 

@@ -113,6 +113,21 @@ outer:
 	return out
 }
 
+// requireAlive fails the test unless every task of ids still has all of its processes and
+// none has left TASK_RUNNING since the mark since.
+func (tr *faultTracker) requireAlive(when string, ids []string, procs map[string][]faultProc, since int) {
+	tr.t.Helper()
+	for _, id := range ids {
+		if !faultAlive(procs[id]) {
+			tr.t.Fatalf("%s: task %s's processes are gone", when, id)
+		}
+	}
+	tr.poll()
+	if bad := tr.other(ids, since, mesospb.TaskState_TASK_RUNNING); len(bad) > 0 {
+		tr.t.Fatalf("%s: tasks left RUNNING: %v", when, bad)
+	}
+}
+
 func (tr *faultTracker) describe(since int) string {
 	var b strings.Builder
 	for _, st := range tr.all[since:] {

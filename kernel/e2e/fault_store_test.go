@@ -51,15 +51,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	started := tr.mark()
 	alive := func(when string) {
 		t.Helper()
-		for _, id := range ids {
-			if !faultAlive(procs[id]) {
-				t.Fatalf("%s: task %s's processes are gone", when, id)
-			}
-		}
-		tr.poll()
-		if bad := tr.other(ids, started, mesospb.TaskState_TASK_RUNNING); len(bad) > 0 {
-			t.Fatalf("%s: tasks left RUNNING: %v", when, bad)
-		}
+		tr.requireAlive(when, ids, procs, started)
 	}
 
 	c.pg.Stop()

@@ -43,15 +43,7 @@ func TestFaultZooKeeperMembersLost(t *testing.T) {
 	started := tr.mark()
 	alive := func(when string) {
 		t.Helper()
-		for _, id := range ids {
-			if !faultAlive(procs[id]) {
-				t.Fatalf("%s: task %s's processes are gone", when, id)
-			}
-		}
-		tr.poll()
-		if bad := tr.other(ids, started, mesospb.TaskState_TASK_RUNNING); len(bad) > 0 {
-			t.Fatalf("%s: tasks left RUNNING: %v", when, bad)
-		}
+		tr.requireAlive(when, ids, procs, started)
 	}
 	for len(fw.subscribed) > 0 {
 		<-fw.subscribed

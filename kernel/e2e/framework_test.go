@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"strata/kernel/e2e/cluster"
 	"strata/kernel/mesos/mesospb"
 	"strata/kernel/mesos/schedulerpb"
 	"strata/kernel/scheduler"
@@ -56,18 +57,9 @@ func startFramework(t *testing.T, master string, checkpoint bool) *framework {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f := &framework{t: t, client: c, cancel: cancel, updates: make(chan *mesospb.TaskStatus, 256),
+	f := &framework{t: t, client: c, updates: make(chan *mesospb.TaskStatus, 256),
 		agents: map[string]*mesospb.AgentID{}, subscribed: make(chan time.Time, 16)}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(ctx, f) }()
-	t.Cleanup(func() {
-		tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = c.Teardown(tctx)
-		tcancel()
-		cancel()
-		<-done
-	})
+	f.cancel = cluster.RunFramework(t, c, f)
 	return f
 }
 

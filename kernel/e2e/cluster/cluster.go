@@ -14,6 +14,7 @@ import (
 
 	"strata/kernel/agent"
 	"strata/kernel/master"
+	"strata/kernel/scheduler"
 )
 
 // Options configure Start.
@@ -115,4 +116,21 @@ func startMaster(ctx context.Context, t testing.TB, logger *slog.Logger) (string
 		_ = m.ServeListener(ctx, ln, ready)
 	}()
 	return <-ready, done
+}
+
+// RunFramework runs c with h until the test ends; then it tears the framework down (the
+// master kills its tasks) and waits for Run to return. The returned function stops Run
+// earlier, as a scheduler that crashes would (the teardown still happens at the end).
+func RunFramework(t testing.TB, c *scheduler.Client, h scheduler.Handler) context.CancelFunc {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx, h) }()
+	t.Cleanup(func() {
+		tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = c.Teardown(tctx)
+		tcancel()
+		cancel()
+		<-done
+	})
+	return cancel
 }
