@@ -276,13 +276,7 @@ func startDevDNS(ctx context.Context, wg *sync.WaitGroup, nf *devDNSFlags, ip, m
 	cfg.Port, cfg.HTTPPort = nf.port, nf.httpPort
 	cfg.Domain, cfg.TTL = nf.domain, nf.ttl
 	cfg.SOAMname, cfg.SOARname = "ns1."+nf.domain+".", "root.ns1."+nf.domain+"."
-	cfg.Resolvers = splitMasters(nf.upstream) // none: /etc/resolv.conf's, except this server
-	if nf.enabled {
-		var warning string
-		if cfg, warning = cfg.WithSystemResolvers(server.ResolvConfPath); warning != "" {
-			logger.Warn(warning)
-		}
-	}
+	cfg.Resolvers = splitMasters(nf.upstream) // none: /etc/resolv.conf's, except this server (dns.New)
 	var svc *dns.Service
 	line := startDevService(ctx, wg, logger, "dns", "", "dns-port", nf.enabled, func() (devService, error) {
 		s, err := dns.New(cfg, logger)

@@ -268,10 +268,6 @@ never from a flag value.`,
 			if err != nil {
 				return err
 			}
-			cfg, warning := cfg.WithSystemResolvers(server.ResolvConfPath)
-			if warning != "" {
-				slog.Warn(warning)
-			}
 			svc, err := dns.New(cfg, slog.Default())
 			if err != nil {
 				return err

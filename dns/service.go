@@ -61,6 +61,11 @@ func New(cfg server.Config, logger *slog.Logger) (*Service, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	// Mesos-DNS' fallback for an empty resolvers list, leaving out this server itself.
+	cfg, warning := cfg.WithSystemResolvers(server.ResolvConfPath)
+	if warning != "" {
+		logger.Warn(warning)
+	}
 	s := &Service{cfg: cfg, log: logger.With("component", "dns"), base: logger, zk: zk, ready: make(chan struct{})}
 	if s.feed, err = s.feedConfig(); err != nil {
 		return nil, err

@@ -108,7 +108,6 @@ type Feed struct {
 	// viewMu serialises them.
 	viewMu   sync.Mutex
 	view     *view
-	hostsDNS *hostCache
 	ready    chan struct{}
 	running  atomic.Bool
 	readyOne sync.Once
@@ -185,12 +184,12 @@ func New(cfg Config) (*Feed, error) {
 	if lookup == nil {
 		lookup = systemLookup
 	}
-	f.hostsDNS = &hostCache{lookup: lookup, metrics: m, entries: map[string]hostEntry{}, done: func(host string) {
+	lookups := &hostCache{lookup: lookup, metrics: m, entries: map[string]hostEntry{}, done: func(host string) {
 		f.viewMu.Lock()
 		defer f.viewMu.Unlock()
 		f.view.resolved(host)
 	}}
-	f.view.hostAddrs = f.hostsDNS.addrs
+	f.view.hostAddrs = lookups.addrs
 	return f, nil
 }
 

@@ -68,9 +68,9 @@ type Config struct {
 	ZoneResolvers map[string][]string `json:"ZoneResolvers"`
 	// Resolvers are the upstreams for every other name (default ["8.8.8.8"]). As in
 	// Mesos-DNS, an empty list falls back to the nameservers of /etc/resolv.conf, except the
-	// ones that are this server itself (see WithSystemResolvers, which `strata dns` and
-	// `strata dev` apply; Validate and New do not read the file). If none is left, forwarding
-	// is off and such queries are REFUSED, as with ExternalOn false.
+	// ones that are this server itself (see WithSystemResolvers, which dns.New applies for
+	// `strata dns` and `strata dev`; Validate and server.New do not read the file). If none is
+	// left, forwarding is off and such queries are REFUSED, as with ExternalOn false.
 	Resolvers []string `json:"Resolvers"`
 	// IPSources is the ordered list of task IP sources (default ["host","netinfo"], what DC/OS
 	// ships; Mesos-DNS' own default is ["netinfo","mesos","host"], which resolves Docker
