@@ -2,7 +2,6 @@ package framework
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"strata/kernel/mesos/mesospb"
 	"strata/services/apps/instance"
-	"strata/services/apps/store"
 )
 
 // An app's instances were unreachable long enough to be replaced; then their agent comes back and
@@ -20,15 +18,7 @@ import (
 // repeats the last health result: it is no check of its own and does not bring a health kill
 // closer, while a fresh result from the executor does.
 func TestUnreachableInstancesComeBack(t *testing.T) {
-	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "apps.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f, err := New(Config{Masters: []string{"127.0.0.1:1"}, Store: st, User: "nobody", Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, _ := newOfflineFramework(t)
 	a := mustApp(t, `{"id":"/a","cmd":"x","instances":2,
 		"healthChecks":[{"protocol":"COMMAND","command":{"value":"true"},"maxConsecutiveFailures":5}],
 		"unreachableStrategy":{"inactiveAfterSeconds":1,"expungeAfterSeconds":600}}`)

@@ -17,15 +17,7 @@ import (
 // The constraint index of an app is rebuilt from the stored instances when the app is set, and
 // follows them as they are killed, become unreachable and end.
 func TestConstraintIndexFollowsInstances(t *testing.T) {
-	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "apps.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f, err := New(Config{Masters: []string{"127.0.0.1:1"}, Store: st, User: "nobody", Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, st := newOfflineFramework(t)
 	a := mustApp(t, `{"id":"/a","cmd":"x","instances":3,"constraints":[["rack","UNIQUE"]],
 		"unreachableStrategy":{"inactiveAfterSeconds":60,"expungeAfterSeconds":120}}`)
 	now := time.Now().UTC()
@@ -88,6 +80,22 @@ func TestConstraintIndexFollowsInstances(t *testing.T) {
 	if f.apps["/a"].index.Len() != 0 {
 		t.Fatalf("index after the instances ended: %d", f.apps["/a"].index.Len())
 	}
+}
+
+// newOfflineFramework is a framework on a fresh SQLite store, pointed at a master that is not
+// there: tests drive it by calling its handlers.
+func newOfflineFramework(t *testing.T) (*Framework, *store.Store) {
+	t.Helper()
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "apps.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f, err := New(Config{Masters: []string{"127.0.0.1:1"}, Store: st, User: "nobody", Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, st
 }
 
 func quietLog() *slog.Logger {
