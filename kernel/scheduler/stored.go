@@ -26,6 +26,9 @@ func RunWithStoredID(ctx context.Context, ids IDStore, configFor func(id string)
 	for {
 		id, err := ids.FrameworkID(ctx)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // ended while reading the id: a shutdown, not a failure
+			}
 			return fmt.Errorf("scheduler: framework id: %w", err)
 		}
 		c, err := New(configFor(id))
@@ -40,6 +43,9 @@ func RunWithStoredID(ctx context.Context, ids IDStore, configFor func(id string)
 		case errors.Is(err, ErrFrameworkRemoved):
 			c.log.Error("the master removed the framework; registering anew", "framework_id", id, "err", err)
 			if err := ids.SetFrameworkID(ctx, ""); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
 				return fmt.Errorf("scheduler: clear framework id: %w", err)
 			}
 		default:

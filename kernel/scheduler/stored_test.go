@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 
@@ -84,3 +85,31 @@ func TestRunWithStoredIDRegistersAnewWhenRemoved(t *testing.T) {
 		t.Fatalf("SetFrameworkID calls %q, want one clearing it", ids.set)
 	}
 }
+
+// ctxIDs fails as a store does when the caller's context has ended.
+type ctxIDs struct{}
+
+func (ctxIDs) FrameworkID(ctx context.Context) (string, error)    { return "", ctx.Err() }
+func (ctxIDs) SetFrameworkID(ctx context.Context, _ string) error { return ctx.Err() }
+
+// A context that ends while the id is read is a shutdown: nil, as the documentation promises
+// (the apps service's tests saw "framework id: ... context canceled" at a stop). An id store
+// failing for its own reasons is still an error.
+func TestRunWithStoredIDEndsQuietlyWhileReadingTheID(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	noConfig := func(string) Config { t.Fatal("a client was built after the context ended"); return Config{} }
+	if err := RunWithStoredID(ctx, ctxIDs{}, noConfig, func(*Client, string) {}, NopHandler{}); err != nil {
+		t.Fatalf("RunWithStoredID = %v, want nil", err)
+	}
+	if err := RunWithStoredID(context.Background(), failingIDs{}, noConfig, func(*Client, string) {}, NopHandler{}); err == nil {
+		t.Fatal("RunWithStoredID = nil with a broken id store, want its error")
+	}
+}
+
+type failingIDs struct{}
+
+func (failingIDs) FrameworkID(context.Context) (string, error)  { return "", errBrokenStore }
+func (failingIDs) SetFrameworkID(context.Context, string) error { return errBrokenStore }
+
+var errBrokenStore = errors.New("broken store")
